@@ -1,0 +1,105 @@
+"""Run folders, safetensors checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import safetensors.torch
+import torch
+
+import wgan_kit
+from wgan_kit import WganKitError
+from wgan_kit.checkpoint import load
+
+
+def weights(trainer) -> dict[str, torch.Tensor]:
+    return {**{f"g.{k}": v for k, v in trainer.generator.state_dict().items()},
+            **{f"c.{k}": v for k, v in trainer.critic.state_dict().items()}}
+
+
+def test_run_folder_holds_config_metrics_checkpoints_and_pictures(tmp_path, tiny_trainer):
+    trainer = tiny_trainer(steps=4, log_every=2, checkpoint_every=2, sample_every=4)
+    trainer.train(tmp_path / "run")
+    run = tmp_path / "run"
+    assert 'name = "gp"' in (run / "config.toml").read_text()
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [2, 4]
+    assert {"critic_loss", "wasserstein", "penalty", "grad_norm", "generator_loss",
+            "gen_steps_per_s"} <= set(lines[0])
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "step-00000002.safetensors", "step-00000004.safetensors"]
+    picture = (run / "samples" / "step-00000004.png").read_bytes()
+    assert picture.startswith(b"\x89PNG") and len(picture) > 5000
+
+
+def test_checkpoint_round_trip(tmp_path, tiny_trainer):
+    trainer = tiny_trainer(steps=3)
+    trainer.train(tmp_path / "run")
+    tensors, metadata = load(tmp_path / "run" / "checkpoints" / "step-00000003.safetensors")
+    assert metadata["step"] == 3 and metadata["batches_drawn"] == 15
+    restored = tiny_trainer(seed=99)
+    restored.load_state(tensors, metadata)
+    assert all(torch.equal(a, b) for a, b in zip(weights(trainer).values(),
+                                                 weights(restored).values()))
+    assert restored.critic_optimizer.state_dict()["state"][0]["exp_avg"].equal(
+        trainer.critic_optimizer.state_dict()["state"][0]["exp_avg"])
+
+
+@pytest.mark.parametrize("constraint", ["gp", "clip"])
+def test_a_resumed_run_ends_identical_to_one_that_never_stopped(tmp_path, tiny_trainer,
+                                                                constraint):
+    settings = dict(constraint=constraint, steps=6, checkpoint_every=3, log_every=3)
+    straight = tiny_trainer(**settings)
+    straight.train(tmp_path / "straight")
+    stopped = tiny_trainer(**{**settings, "steps": 3})
+    stopped.train(tmp_path / "stopped")
+    resumed = wgan_kit.resume(tmp_path / "stopped", steps=6)
+    assert resumed.step == 3
+    resumed.train()
+    assert resumed.step == 6
+    for name, value in weights(straight).items():
+        assert torch.equal(value, weights(resumed)[name]), name
+    metrics = (tmp_path / "stopped" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in metrics] == [3, 6]
+
+
+def test_an_existing_run_is_never_overwritten_by_accident(tmp_path, tiny_trainer):
+    tiny_trainer(steps=1).train(tmp_path / "run")
+    mine = tmp_path / "run" / "notes.txt"
+    mine.write_text("keep me")
+    with pytest.raises(WganKitError, match="already holds a run; continue it with --resume"):
+        tiny_trainer(steps=1).train(tmp_path / "run")
+    tiny_trainer(steps=2).train(tmp_path / "run", overwrite=True)
+    assert mine.read_text() == "keep me"  # --overwrite replaces only what a run writes
+    assert load(tmp_path / "run" / "checkpoints" / "step-00000002.safetensors")[1]["step"] == 2
+
+
+def test_a_checkpoint_of_another_architecture_names_the_differing_tensors(tmp_path, tiny_trainer):
+    tiny_trainer(steps=1).train(tmp_path / "run")
+    tensors, metadata = load(tmp_path / "run" / "checkpoints" / "step-00000001.safetensors")
+    wider = tiny_trainer(options={"gen.hidden": 48})
+    with pytest.raises(WganKitError) as caught:
+        wider.load_state(tensors, metadata)
+    assert "generator.net.0.weight: shape (32, 2) in the checkpoint, (48, 2) in the model" in \
+        caught.value.problems
+
+
+def test_damaged_checkpoints_give_a_clear_error(tmp_path, tiny_trainer):
+    tiny_trainer(steps=1).train(tmp_path / "run")
+    path = tmp_path / "run" / "checkpoints" / "step-00000001.safetensors"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(WganKitError, match="not a readable safetensors file"):
+        load(path)
+    foreign = tmp_path / "foreign.safetensors"
+    safetensors.torch.save_file({"x": torch.zeros(1)}, foreign)
+    with pytest.raises(WganKitError, match="format None, expected 'wgan-kit-checkpoint/1'"):
+        load(foreign)
+
+
+def test_resume_refuses_changes_other_than_steps_and_device(tmp_path, tiny_trainer):
+    tiny_trainer(steps=1).train(tmp_path / "run")
+    with pytest.raises(WganKitError, match="batch_size cannot change when resuming"):
+        wgan_kit.resume(tmp_path / "run", batch_size=8)
+    with pytest.raises(WganKitError, match="not a run folder"):
+        wgan_kit.resume(tmp_path)

@@ -1,0 +1,144 @@
+"""The command line, through Typer's runner and through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import safetensors.torch
+from typer.testing import CliRunner
+
+from wgan_kit.cli import app
+
+TINY = ["--steps", "2", "--batch-size", "16", "--set", "gen.hidden=16", "--set",
+        "critic.hidden=16"]
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_run_writes_a_run_folder_and_resume_continues_it(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("run", *TINY, "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "step 2/2" in result.output
+    assert (out / "checkpoints" / "step-00000002.safetensors").exists()
+    result = invoke("run", "--resume", str(out), "--steps", "3", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (out / "checkpoints" / "step-00000003.safetensors").exists()
+
+
+def test_run_repeats_from_a_saved_config(tmp_path):
+    invoke("run", *TINY, "--out", str(tmp_path / "a"), "--quiet", "--seed", "5")
+    result = invoke("run", "--config", str(tmp_path / "a" / "config.toml"), "--out",
+                    str(tmp_path / "b"), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "config.toml").read_text() == (tmp_path / "b" / "config.toml").read_text()
+    first = safetensors.torch.load_file(tmp_path / "a" / "checkpoints" / "step-00000002.safetensors")
+    second = safetensors.torch.load_file(tmp_path / "b" / "checkpoints" / "step-00000002.safetensors")
+    assert all(first[k].equal(second[k]) for k in first if k.startswith("generator."))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--gen", "nope"], "error: gen.name: unknown generator 'nope'"),
+    (["--set", "gen.widht=3"], "error: gen.widht: mlp has no such option"),
+    (["--set", "run.steps=-1"], "error: run.steps: input should be greater than or equal to 1"),
+    (["--set", "oops"], "error: --set 'oops': expected section.key=value"),
+    (["--device", "cuda:7"], "error: run.device: 'cuda:7', but torch sees"),
+    (["--device", "tpu"], "error: run.device: string should match pattern"),
+    (["--config", "/nonexistent.toml"], "error: --config /nonexistent.toml: no such file"),
+    (["--set", "critic.norm=batch"], "batch normalization"),
+])
+def test_bad_input_is_one_line_per_problem_and_exit_2(tmp_path, args, message):
+    result = invoke("run", *args, "--out", str(tmp_path / "never"))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "never").exists()  # nothing written
+
+
+def test_several_problems_are_reported_together(tmp_path):
+    result = invoke("run", "--gen", "nope", "--set", "run.lr=0", "--set", "data.radius=-2")
+    assert result.exit_code == 2
+    assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 3
+
+
+def test_an_existing_run_folder_is_refused(tmp_path):
+    invoke("run", *TINY, "--out", str(tmp_path / "run"), "--quiet")
+    result = invoke("run", *TINY, "--out", str(tmp_path / "run"), "--quiet")
+    assert result.exit_code == 2
+    assert "already holds a run" in result.output
+    assert invoke("run", *TINY, "--out", str(tmp_path / "run"), "--quiet",
+                  "--overwrite").exit_code == 0
+
+
+def test_resume_refuses_other_flags(tmp_path):
+    invoke("run", *TINY, "--out", str(tmp_path / "run"), "--quiet")
+    result = invoke("run", "--resume", str(tmp_path / "run"), "--batch-size", "8")
+    assert result.exit_code == 2 and "drop --batch-size" in result.output
+
+
+def test_sample_writes_pictures_and_raw_samples(tmp_path):
+    invoke("run", *TINY, "--out", str(tmp_path / "run"), "--quiet")
+    result = invoke("sample", str(tmp_path / "run"), "--n", "50", "--out", str(tmp_path / "s.png"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
+    raw = tmp_path / "s.safetensors"
+    assert invoke("sample", str(tmp_path / "run"), "--n", "50", "--out", str(raw)).exit_code == 0
+    assert safetensors.torch.load_file(raw)["samples"].shape == (50, 2)
+    again = invoke("sample", str(tmp_path / "run"), "--n", "50", "--out", str(raw))
+    assert again.exit_code == 2 and "already exists" in again.output
+    wrong = invoke("sample", str(tmp_path / "run"), "--out", str(tmp_path / "s.jpg"))
+    assert wrong.exit_code == 2 and "use .png or .safetensors" in wrong.output
+
+
+def test_plugins_list_and_show():
+    listed = json.loads(invoke("plugins", "list", "--json").output)
+    assert {"kind": "constraint", "name": "gp", "package": "wgan-kit", "status": "ok"}.items() <= \
+        next(row for row in listed if row["name"] == "gp").items()
+    shown = json.loads(invoke("plugins", "show", "gp", "--json").output)
+    assert shown[0]["options"] == [{"name": "weight", "type": "float", "default": 10.0,
+                                    "description": "λ, the penalty coefficient."}]
+    assert {entry["kind"] for entry in json.loads(invoke("plugins", "show", "mlp", "--json").output)
+            } == {"generator", "critic"}
+    unknown = invoke("plugins", "show", "nope")
+    assert unknown.exit_code == 2 and "no component named 'nope'" in unknown.output
+
+
+def test_help_teaches_with_examples():
+    result = invoke("run", "--help")
+    assert result.exit_code == 0
+    assert "--constraint clip" in result.output and "--set" in result.output
+
+
+def test_the_console_script_runs(tmp_path):
+    script = shutil.which("wgan-kit") or pytest.fail("wgan-kit is not installed on PATH")
+    done = subprocess.run([script, "run", *TINY, "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "step 2/2" in done.stderr  # not a terminal: plain lines
+    bad = subprocess.run([script, "run", "--steps", "0"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0, bad.stderr
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["plugins", "list"], ["plugins", "show", "gp"]])
+def test_listing_and_help_import_neither_torch_nor_plugin_code(argv):
+    code = (
+        "import sys\n"
+        "import wgan_kit\n"
+        f"sys.argv = ['wgan-kit', *{argv!r}]\n"
+        "from wgan_kit.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in sys.modules if m == 'torch' or m.startswith('torch.') or "
+        "m.endswith(('.nets', '.sources'))]\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,115 @@
+"""The run configuration: layer precedence, suggestions, and errors reported all at once."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from wgan_kit import WganKitError
+from wgan_kit.composition import resolve_layers
+from wgan_kit.config import load_toml, parse_assignments, parse_value
+
+
+def test_defaults_are_wgan_gp_with_the_toy_code_settings(registry):
+    config = resolve_layers([], registry)
+    assert [config.name_of(s) for s in ("gen", "critic", "constraint", "objective", "data")] == [
+        "mlp", "mlp", "gp", "wgan", "8gaussians"]
+    run = config.run
+    # Algorithm 1 (Adam 1e-4, n_critic 5) with the released toy code's batch 256, β1 0.5, λ 0.1.
+    assert (run.optimizer, run.lr, run.n_critic) == ("adam", 1e-4, 5)
+    assert (run.batch_size, run.betas) == (256, (0.5, 0.9))
+    assert config.parts["constraint"].options.weight == 0.1
+    assert config.parts["gen"].options.hidden == 512
+
+
+def test_clipping_brings_the_original_wgan_settings(registry):
+    """WGAN (Arjovsky et al.): RMSProp at α = 5e-5, c = 0.01."""
+    clip = resolve_layers([{"constraint": {"name": "clip"}}], registry)
+    assert (clip.run.optimizer, clip.run.lr) == ("rmsprop", 5e-5)
+    assert clip.parts["constraint"].options.c == 0.01
+
+
+def test_gp_weight_defaults_to_the_papers_lambda(registry):
+    component = registry.get("constraint", "gp")
+    assert component.options().weight == 10.0
+
+
+def test_later_layers_win(tmp_path, registry):
+    path = tmp_path / "c.toml"
+    path.write_text("[run]\nsteps = 7\nseed = 3\n[gen]\nhidden = 64\n")
+    layers = [load_toml(path), {"run": {"steps": 9}},
+              parse_assignments(["run.steps=11", "gen.depth=2"])]
+    config = resolve_layers(layers, registry)
+    assert config.run.steps == 11  # --set beats the flag, which beats the file
+    assert config.run.seed == 3
+    assert (config.parts["gen"].options.hidden, config.parts["gen"].options.depth) == (64, 2)
+
+
+def test_user_settings_beat_suggestions(registry):
+    config = resolve_layers([parse_assignments(["constraint.weight=10", "run.batch_size=64"])],
+                            registry)
+    assert config.parts["constraint"].options.weight == 10
+    assert config.run.batch_size == 64
+
+
+def test_choosing_another_plugin_drops_the_options_meant_for_the_old_one(registry):
+    layers = [{"constraint": {"name": "gp", "weight": 3.0}}, {"constraint": {"name": "clip"}}]
+    config = resolve_layers(layers, registry)
+    assert config.name_of("constraint") == "clip"
+
+
+def test_every_problem_is_reported_at_once(registry):
+    layers = [parse_assignments(["gen.hiden=3", "run.steps=abc", "constraint.weight=-1",
+                                 "data.name=nope"])]
+    with pytest.raises(WganKitError) as caught:
+        resolve_layers(layers, registry)
+    problems = caught.value.problems
+    assert len(problems) == 4, problems
+    text = "\n".join(problems)
+    assert "gen.hiden: mlp has no such option; its options are: latent_dim, hidden" in text
+    assert "run.steps: input should be a valid integer" in text and "'abc'" in text
+    assert "constraint.weight: input should be greater than or equal to 0, got -1" in text
+    assert "data.name: unknown data 'nope'" in text and "8gaussians" in text
+
+
+@pytest.mark.parametrize("item, message", [
+    ("steps=5", "expected section.key=value"),
+    ("run.steps", "expected section.key=value"),
+    ("model.x=1", "unknown section 'model'"),
+])
+def test_malformed_assignments(item, message):
+    with pytest.raises(WganKitError, match=message):
+        parse_assignments([item])
+
+
+@pytest.mark.parametrize("text, value", [
+    ("5", 5), ("1e-4", 1e-4), ("true", True), ("[0.5, 0.9]", [0.5, 0.9]), ('"x y"', "x y"),
+    ("~/faces", "~/faces"), ("", ""),
+])
+def test_set_values_are_toml_literals_or_plain_strings(text, value):
+    assert parse_value(text) == value
+
+
+def test_bad_config_files(tmp_path):
+    with pytest.raises(WganKitError, match="no such file"):
+        load_toml(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run\nsteps = 1")
+    with pytest.raises(WganKitError, match="not valid TOML"):
+        load_toml(bad)
+    stray = tmp_path / "stray.toml"
+    stray.write_text("steps = 1\n[model]\nx = 1\n")
+    with pytest.raises(WganKitError) as caught:
+        load_toml(stray)
+    assert len(caught.value.problems) == 2
+
+
+def test_resolved_config_round_trips_through_toml(tmp_path, registry):
+    config = resolve_layers([parse_assignments(["constraint.name=clip", "run.betas=[0.1, 0.2]"])],
+                            registry)
+    path = tmp_path / "config.toml"
+    path.write_text(config.to_toml())
+    assert tomllib.loads(path.read_text())["constraint"] == {"name": "clip", "c": 0.01}
+    again = resolve_layers([load_toml(path)], registry)
+    assert again.to_dict() == config.to_dict()

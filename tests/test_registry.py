@@ -1,0 +1,121 @@
+"""Plugins are found through entry points of installed distributions; a broken or clashing one is
+reported and everything else keeps working. These tests install fake distributions on sys.path."""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+
+import pytest
+
+import wgan_kit
+from wgan_kit import WganKitError, load_registry
+
+_counter = itertools.count()
+
+GOOD = """
+from wgan_kit import Component, NoOptions, hookimpl
+
+class Hinge:
+    def critic_loss(self, real, fake):
+        return (1 - real).clamp(min=0).mean() + (1 + fake).clamp(min=0).mean()
+
+    def generator_loss(self, fake):
+        return -fake.mean()
+
+@hookimpl
+def register_components(register):
+    register(Component("objective", {name!r}, lambda options: Hinge(), NoOptions, "Hinge loss."))
+"""
+
+
+def install(tmp_path, monkeypatch, package: str, source: str) -> str:
+    """Write a module and a `*.dist-info` declaring it in the `wgan_kit` entry-point group."""
+    module = f"fake_plugin_{next(_counter)}"
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{package.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[wgan_kit]\nplugin = {module}\n")
+    monkeypatch.syspath_prepend(str(site))
+    return module
+
+
+def test_builtins_register_through_entry_points_with_their_package(registry):
+    names = {(c.kind, c.name) for c in registry.components()}
+    assert {("generator", "mlp"), ("critic", "mlp"), ("constraint", "gp"), ("constraint", "clip"),
+            ("objective", "wgan"), ("data", "8gaussians"), ("data", "25gaussians"),
+            ("data", "swissroll")} <= names
+    assert {c.package for c in registry.components()} == {"wgan-kit"}
+    assert all(p.status == "ok" for p in registry.plugins)
+
+
+def test_a_third_party_plugin_is_found(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-hinge", GOOD.format(name="hinge"))
+    component = load_registry().get("objective", "hinge")
+    assert (component.package, component.version) == ("wgan-kit-hinge", "1.0")
+    trainer = wgan_kit.compose(objective="hinge", steps=2, batch_size=8,
+                               options={"gen.hidden": 8, "critic.hidden": 8})
+    assert trainer.train()["step"] == 2
+
+
+def test_a_broken_plugin_is_reported_and_the_rest_still_work(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-broken", "import no_such_module_anywhere\n")
+    install(tmp_path, monkeypatch, "wgan-kit-raises", """
+        from wgan_kit import hookimpl
+
+        @hookimpl
+        def register_components(register):
+            raise RuntimeError("cannot register today")
+    """)
+    registry = load_registry()
+    failures = {p.package: p.error for p in registry.plugins if p.status == "error"}
+    assert "No module named 'no_such_module_anywhere'" in failures["wgan-kit-broken"]
+    assert failures["wgan-kit-raises"] == "RuntimeError: cannot register today"
+    assert registry.get("constraint", "gp").package == "wgan-kit"
+
+
+def test_strict_mode_raises_load_errors(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-broken", "import no_such_module_anywhere\n")
+    monkeypatch.setenv("WGAN_KIT_STRICT_PLUGINS", "1")
+    with pytest.raises(ModuleNotFoundError):
+        load_registry()
+
+
+def test_a_clashing_name_is_refused_short_and_works_qualified(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-other", GOOD.format(name="wgan"))
+    registry = load_registry()
+    with pytest.raises(WganKitError) as caught:
+        registry.get("objective", "wgan")
+    assert "wgan-kit:wgan" in str(caught.value) and "wgan-kit-other:wgan" in str(caught.value)
+    assert registry.get("objective", "wgan-kit-other:wgan").package == "wgan-kit-other"
+    assert registry.get("objective", "wgan-kit:wgan").package == "wgan-kit"
+
+
+def test_the_same_name_twice_in_one_package_is_a_plugin_error(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-twice", GOOD.format(name="hinge") + """
+@hookimpl
+def register_components(register):
+    register(Component("objective", "hinge", lambda options: Hinge()))
+    register(Component("objective", "hinge", lambda options: Hinge()))
+""")
+    registry = load_registry()
+    [record] = [p for p in registry.plugins if p.package == "wgan-kit-twice"]
+    assert record.status == "error" and "registered twice" in record.error
+    with pytest.raises(WganKitError, match="unknown objective 'hinge'"):
+        registry.get("objective", "hinge")
+
+
+def test_plugins_can_be_limited_by_package(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-hinge", GOOD.format(name="hinge"))
+    monkeypatch.setenv("WGAN_KIT_PLUGINS", "wgan-kit-hinge")
+    assert {c.package for c in load_registry().components()} == {"wgan-kit-hinge"}
+    monkeypatch.setenv("WGAN_KIT_PLUGINS", "")
+    assert load_registry().components() == []
+
+
+def test_unknown_names_suggest_the_closest(registry):
+    with pytest.raises(WganKitError, match=r"unknown constraint 'gpp' \(did you mean 'gp'\?\)"):
+        registry.get("constraint", "gpp")

@@ -1,0 +1,3 @@
+from wgan_kit.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""`8gaussians`, `25gaussians`, `swissroll`: the 2-D toy sets of WGAN-GP Section 3.
+
+Built and scaled as the paper's released `gan_toy.py` builds them. Runs on them start from that
+code's settings (batch 256, λ = 0.1, Adam β = (0.5, 0.9)) unless the user sets others.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wgan_kit import Component, hookimpl
+
+if TYPE_CHECKING:
+    from wgan_kit import DataSource
+
+# The released toy code's settings: "LAMBDA = .1 # Smaller lambda makes things faster for toy tasks".
+TOY_CODE_SETTINGS = {
+    "run.batch_size": 256,
+    "run.betas": (0.5, 0.9),
+    "run.steps": 1200,  # about two minutes on two CPU cores
+    "run.log_every": 50,
+    "run.checkpoint_every": 200,
+    "run.sample_every": 200,
+    "constraint.weight": 0.1,
+}
+
+
+class EightGaussiansOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    radius: float = Field(2.0, gt=0, le=1e6, description="Distance of the centres from the origin.")
+    std: float = Field(0.02, gt=0, le=1e6, description="Standard deviation around each centre.")
+
+
+class TwentyFiveGaussiansOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_seed: int = Field(0, ge=0, lt=1 << 63, description="Seed of the fixed 100,000-point set.")
+    held_out: float = Field(0.1, gt=0, lt=1, description="Share of the set kept out of training.")
+
+
+class SwissRollOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    noise: float = Field(0.25, ge=0, le=1e6, description="Gaussian noise added before scaling.")
+
+
+def build_eight_gaussians(options: EightGaussiansOptions) -> DataSource:
+    from .sources import EightGaussians
+
+    return EightGaussians(options.radius, options.std)
+
+
+def build_twenty_five_gaussians(options: TwentyFiveGaussiansOptions) -> DataSource:
+    from .sources import TwentyFiveGaussians
+
+    return TwentyFiveGaussians(options.dataset_seed, options.held_out)
+
+
+def build_swiss_roll(options: SwissRollOptions) -> DataSource:
+    from .sources import SwissRoll
+
+    return SwissRoll(options.noise)
+
+
+@hookimpl
+def register_components(register):
+    register(Component("data", "8gaussians", build_eight_gaussians, EightGaussiansOptions,
+                       "Eight Gaussians on a circle (toy set of WGAN-GP Section 3).",
+                       TOY_CODE_SETTINGS))
+    register(Component("data", "25gaussians", build_twenty_five_gaussians,
+                       TwentyFiveGaussiansOptions,
+                       "A 5×5 grid of Gaussians, a fixed set of 100,000 points with a held-out split.",
+                       TOY_CODE_SETTINGS))
+    register(Component("data", "swissroll", build_swiss_roll, SwissRollOptions,
+                       "The 2-D swiss roll (toy set of WGAN-GP Section 3).", TOY_CODE_SETTINGS))

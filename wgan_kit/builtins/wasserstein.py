@@ -1,0 +1,42 @@
+"""`wgan`: the Wasserstein objective (Arjovsky et al. 2017; WGAN-GP Equation 3).
+
+The critic minimises E[D(G(z))] − E[D(x)], the generator −E[D(G(z))]. Their settings are WGAN-GP's
+Algorithm 1 (Adam α = 1e-4, β = (0, 0.9), n_critic = 5, m = 64); weight clipping brings its own
+optimizer (see the `clip` constraint).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from wgan_kit import Component, NoOptions, hookimpl
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+ALGORITHM_1 = {
+    "run.optimizer": "adam",
+    "run.lr": 1e-4,
+    "run.betas": (0.0, 0.9),
+    "run.n_critic": 5,
+    "run.batch_size": 64,
+}
+
+
+class WassersteinObjective:
+    def critic_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+        return fake_scores.mean() - real_scores.mean()
+
+    def generator_loss(self, fake_scores: Tensor) -> Tensor:
+        return -fake_scores.mean()
+
+
+def build(options: NoOptions) -> WassersteinObjective:
+    return WassersteinObjective()
+
+
+@hookimpl
+def register_components(register):
+    register(Component("objective", "wgan", build, NoOptions,
+                       "Wasserstein loss: the critic estimates W(P_r, P_g), the generator lowers it.",
+                       ALGORITHM_1))

@@ -1,0 +1,150 @@
+"""Composing a run from names (or the user's own objects): the one path the CLI and Python share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import checkpoint
+from .randomness import seed_everything
+from .config import SECTIONS, Layer, RunConfig, load_toml, merge, resolve
+from .engine import Parts, Trainer
+from .errors import WganKitError
+from .protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective
+from .registry import Registry, load_registry
+from .run_folder import RunFolder
+
+PROTOCOLS = {"gen": Generator, "critic": Critic, "constraint": LipschitzConstraint,
+             "objective": Objective, "data": DataSource}
+
+
+def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | None = None,
+            constraint: str | LipschitzConstraint | None = None,
+            objective: str | Objective | None = None, data: str | DataSource | None = None,
+            config: str | Path | None = None, options: Mapping[str, Any] | None = None,
+            registry: Registry | None = None, **run: Any) -> Trainer:
+    """A ready-to-train run.
+
+    Each part is a registered name (`"mlp"`, `"gp"`, `"pkg:name"`) or an object meeting its
+    protocol; unnamed parts come from `config` (a TOML file) or the defaults. `options` sets plugin
+    options by dotted key (`{"gen.hidden": 256, "constraint.weight": 1}`); keyword arguments set
+    `run` settings (`steps=500, batch_size=64`).
+    """
+    given = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
+             "data": data}
+    layers: list[Layer] = [load_toml(config)] if config is not None else []
+    layers.append({section: {"name": value} for section, value in given.items()
+                   if isinstance(value, str)})
+    layers.append({"run": run})
+    dotted: Layer = {}
+    for key, value in (options or {}).items():
+        section, _, option = key.partition(".")
+        dotted.setdefault(section, {})[option] = value
+    layers.append(dotted)
+    objects = {section: value for section, value in given.items()
+               if value is not None and not isinstance(value, str)}
+    return build(resolve_layers(layers, registry, objects), objects)
+
+
+def resolve_layers(layers: list[Layer], registry: Registry | None,
+                   objects: Mapping[str, Any] | None = None) -> RunConfig:
+    """Resolve layers of settings; sections given as objects are skipped (they have no options)."""
+    objects = objects or {}
+    stray = [f"{section}.{key}: {section} is given as an object, which takes no options"
+             for section, table in merge(layers).items() if section in objects
+             for key in table if key != "name"]
+    if stray:
+        raise WganKitError(stray)
+    layers = [{s: t for s, t in layer.items() if s not in objects} for layer in layers]
+    config = resolve(layers, registry or load_registry(), skip=set(objects))
+    return config.with_objects(objects)
+
+
+def build(config: RunConfig, objects: Mapping[str, Any] | None = None) -> Trainer:
+    """Instantiate every part of `config` (or take the given objects) and the optimizers."""
+    objects = dict(objects or {})
+    device = resolve_device(config.run.device)
+    seed_everything(config.run.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
+
+    def make(section: str, *args: Any) -> Any:
+        if section in objects:
+            return objects[section]
+        part = config.parts[section]
+        return part.component.factory(part.options, *args)
+
+    data = make("data")
+    spec = data.spec
+    parts = Parts(generator=make("gen", spec), critic=make("critic", spec),
+                  constraint=make("constraint"), objective=make("objective"), data=data)
+    _check_protocols(parts)
+    parts.critic = parts.constraint.prepare(parts.critic)
+    _refuse_batch_coupled_critic(parts.critic, parts.constraint, config)
+    parts.generator.to(device)
+    parts.critic.to(device)
+    return Trainer(parts, config, device)
+
+
+def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) -> Trainer:
+    """The run in folder `path`, at its last checkpoint. Keyword arguments may change `steps`
+    (to train further) and `device`; anything else would no longer be the same run."""
+    changed = sorted(set(run) - {"steps", "device"})
+    if changed:
+        raise WganKitError(f"--resume: {', '.join(changed)} cannot change when resuming; "
+                           "start a new run with --config <run>/config.toml instead")
+    folder = RunFolder.open(path)
+    layers = [load_toml(folder.config), {"run": {k: v for k, v in run.items() if v is not None}}]
+    trainer = build(resolve_layers(layers, registry))
+    tensors, metadata = checkpoint.load(folder.latest_checkpoint())
+    trainer.load_state(tensors, metadata)
+    folder.forget_metrics_after(trainer.step)
+    trainer.folder = folder
+    return trainer
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise WganKitError(f"run.device: {name!r}, but torch sees {count} CUDA device(s); "
+                               "use --device cpu or --device auto")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise WganKitError("run.device: 'mps' is not available here; use --device cpu or auto")
+    return device
+
+
+def _check_protocols(parts: Parts) -> None:
+    problems = []
+    for section, value in zip(SECTIONS, (parts.generator, parts.critic, parts.constraint,
+                                         parts.objective, parts.data)):
+        if not isinstance(value, PROTOCOLS[section]):
+            problems.append(f"{section}: {type(value).__name__} does not meet the "
+                            f"{PROTOCOLS[section].__name__} protocol (see wgan_kit.protocols)")
+        elif section in ("gen", "critic") and not isinstance(value, nn.Module):
+            problems.append(f"{section}: {type(value).__name__} must be a torch.nn.Module")
+    if problems:
+        raise WganKitError(problems)
+
+
+def _refuse_batch_coupled_critic(critic: nn.Module, constraint: LipschitzConstraint,
+                                 config: RunConfig) -> None:
+    """WGAN-GP Section 4: a penalty on per-sample gradients is invalid when the critic mixes the
+    samples of a batch, as batch normalization does."""
+    if not constraint.penalises_input_gradients:
+        return
+    coupled = [name for name, module in critic.named_modules()
+               if isinstance(module, nn.modules.batchnorm._BatchNorm)]
+    if coupled:
+        raise WganKitError(
+            f"critic: batch normalization ({coupled[0]}) with constraint "
+            f"{config.name_of('constraint')!r}, which penalises each sample's gradient; batch "
+            "norm couples the samples (WGAN-GP Section 4, 'No critic batch normalization'): "
+            "use critic.norm=layer, or a constraint such as clip")

@@ -1,0 +1,244 @@
+"""The training loop: Algorithm 1 of WGAN (Arjovsky et al.) and WGAN-GP (Gulrajani et al.).
+
+`Trainer.train` reads top to bottom as the papers' pseudocode: n_critic critic steps, each on a fresh
+real batch and a fresh latent batch, then one generator step on its own latent batch. The objective
+supplies the losses, the constraint its penalty (WGAN-GP) or projection (WGAN); the loop is the same
+for every combination.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from . import checkpoint, randomness
+from .config import RunConfig, RunSettings
+from .errors import WganKitError
+from .pictures import save_picture
+from .protocols import DataSource, LipschitzConstraint, Objective
+from .run_folder import RunFolder
+
+
+class Progress(Protocol):
+    """What the loop tells whoever watches it (the CLI's progress bar or plain log lines)."""
+
+    def start(self, done: int, total: int) -> None: ...
+
+    def advance(self, step: int, metrics: dict[str, float] | None) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass
+class Parts:
+    generator: nn.Module
+    critic: nn.Module
+    constraint: LipschitzConstraint
+    objective: Objective
+    data: DataSource
+
+
+def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings) -> torch.optim.Optimizer:
+    if run.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=run.lr, betas=run.betas)
+    return torch.optim.RMSprop(parameters, lr=run.lr)
+
+
+class Trainer:
+    """A composed run: the parts, their optimizers, and where training has got to."""
+
+    def __init__(self, parts: Parts, config: RunConfig, device: torch.device) -> None:
+        self.parts = parts
+        self.config = config
+        self.run = config.run
+        self.device = device
+        self.generator_optimizer = make_optimizer(parts.generator.parameters(), self.run)
+        self.critic_optimizer = make_optimizer(parts.critic.parameters(), self.run)
+        self.step = 0  # generator steps done
+        self.batches_drawn = 0  # real batches consumed, so a resumed run continues the stream
+        self.folder: RunFolder | None = None
+        self.random_state = randomness.capture()  # this run's own streams of z, ε and data noise
+        # Pictures use the same latent points throughout, so that they show progress, not noise.
+        fixed = torch.Generator().manual_seed(self.run.seed)
+        self.fixed_latent = torch.randn(1000, parts.generator.latent_dim, generator=fixed).to(device)
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.parts.generator
+
+    @property
+    def critic(self) -> nn.Module:
+        return self.parts.critic
+
+    def latent(self, n: int) -> torch.Tensor:
+        """z ~ N(0, I), the prior of every net in the papers."""
+        return torch.randn(n, self.generator.latent_dim, device=self.device)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, latent: torch.Tensor | None = None) -> torch.Tensor:
+        """n generated samples (generator in eval mode), on the run's device."""
+        self.generator.eval()
+        try:
+            return self.generator(self.latent(n) if latent is None else latent)
+        finally:
+            self.generator.train()
+
+    def train(self, out: str | Path | None = None, *, overwrite: bool = False,
+              progress: Progress | None = None) -> dict[str, float]:
+        """Train until `run.steps` generator steps; returns the last logged metrics.
+
+        With `out`, the run folder gets the config, metrics, checkpoints and pictures; a resumed
+        trainer continues in its own folder. Without either, nothing is written.
+        """
+        if out is not None:
+            self.folder = RunFolder.create(out, overwrite=overwrite)
+        if self.folder is not None:
+            self.folder.write_config(self.config.to_toml())
+        real_batches = self.parts.data.batches(self.run.batch_size, seed=self.run.seed,
+                                               device=self.device, skip=self.batches_drawn)
+        if progress:
+            progress.start(self.step, self.run.steps)
+        with randomness.installed(self.random_state) as final_state:
+            logged = self._loop(real_batches, progress)
+        self.random_state = final_state[0]
+        if progress and self.folder:
+            progress.note(f"run folder: {self.folder.path}")
+        return logged
+
+    def _loop(self, real_batches: Iterator[torch.Tensor], progress: Progress | None
+              ) -> dict[str, float]:
+        run, generator, critic = self.run, self.generator, self.critic
+        constraint, objective = self.parts.constraint, self.parts.objective
+        m = run.batch_size
+        means = RunningMeans()
+        logged: dict[str, float] = {}
+        clock, last_log_step = time.perf_counter(), self.step
+        while self.step < run.steps:
+            # Algorithm 1, lines 2-10: n_critic critic updates.
+            for _ in range(run.n_critic):
+                real = next(real_batches)
+                self.batches_drawn += 1
+                with torch.no_grad():  # the critic step needs no graph through the generator
+                    fake = generator(self.latent(m))
+                real_scores, fake_scores = critic(real), critic(fake)
+                critic_loss = objective.critic_loss(real_scores, fake_scores)
+                penalty = constraint.penalty(critic, real, fake)
+                loss = critic_loss if penalty is None else critic_loss + penalty.value
+                self.critic_optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.critic_optimizer.step()
+                constraint.project(critic)  # weight clipping; a no-op for a penalty
+                means.add(critic_loss=critic_loss,
+                          wasserstein=real_scores.mean() - fake_scores.mean())
+                if penalty is not None:
+                    means.add(penalty=penalty.value, grad_norm=penalty.grad_norm.mean())
+
+            # Lines 11-12: a generator update on its own latent batch. The critic's weights get no
+            # gradients: only its input does.
+            critic.requires_grad_(False)
+            generator_loss = objective.generator_loss(critic(generator(self.latent(m))))
+            self.generator_optimizer.zero_grad(set_to_none=True)
+            generator_loss.backward()
+            self.generator_optimizer.step()
+            critic.requires_grad_(True)
+            self.step += 1
+            means.add(generator_loss=generator_loss)
+
+            last = self.step == run.steps
+            metrics = None
+            if self.step % run.log_every == 0 or last:
+                now = time.perf_counter()
+                metrics = means.pop()
+                _refuse_non_finite(self.step, metrics)
+                metrics = {"step": self.step, **metrics,
+                           "gen_steps_per_s": (self.step - last_log_step) / (now - clock)}
+                clock, last_log_step = now, self.step
+                logged = metrics
+                if self.folder:
+                    self.folder.append_metrics(metrics)
+            if progress:
+                progress.advance(self.step, metrics)
+            if self.folder and (self.step % run.checkpoint_every == 0 or last):
+                self.save_checkpoint(randomness.capture())
+            if self.folder and (self.step % run.sample_every == 0 or last):
+                self.save_samples()
+        return logged
+
+    def save_samples(self) -> Path | None:
+        """A picture of generated samples (with held-out real ones) for the current step."""
+        assert self.folder is not None
+        data, path = self.parts.data, self.folder.sample_path(self.step)
+        latent = self.fixed_latent[: 1000 if data.spec.kind == "points" else 64]
+        generated = data.decode(self.sample(len(latent), latent=latent))
+        real = data.decode(data.held_out(len(latent), device=self.device))
+        drawn = save_picture(data.spec.kind, generated, path, real=real,
+                             title=f"step {self.step}")
+        return path if drawn else None
+
+    def state(self, random_state: randomness.RandomState | None = None
+              ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Everything needed to continue exactly where training is now (`random_state`: the
+        streams' state when called from inside the loop, where they are installed)."""
+        tensors = {**checkpoint.prefixed(self.generator.state_dict(), "generator"),
+                   **checkpoint.prefixed(self.critic.state_dict(), "critic")}
+        g_tensors, g_meta = checkpoint.optimizer_state(self.generator_optimizer, "optim.generator")
+        c_tensors, c_meta = checkpoint.optimizer_state(self.critic_optimizer, "optim.critic")
+        rng_tensors, rng_meta = random_state or self.random_state
+        tensors.update(g_tensors | c_tensors | rng_tensors)
+        metadata = {"step": self.step, "batches_drawn": self.batches_drawn,
+                    "config": self.config.to_toml(), "rng": rng_meta,
+                    "optim.generator": g_meta, "optim.critic": c_meta}
+        return tensors, metadata
+
+    def load_state(self, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
+        checkpoint.load_module(self.generator, checkpoint.unprefixed(tensors, "generator"),
+                               "generator")
+        checkpoint.load_module(self.critic, checkpoint.unprefixed(tensors, "critic"), "critic")
+        checkpoint.load_optimizer_state(self.generator_optimizer, tensors,
+                                        metadata["optim.generator"], "optim.generator")
+        checkpoint.load_optimizer_state(self.critic_optimizer, tensors, metadata["optim.critic"],
+                                        "optim.critic")
+        self.random_state = ({k: t for k, t in tensors.items() if k.startswith("rng.")},
+                             metadata["rng"])
+        self.step, self.batches_drawn = metadata["step"], metadata["batches_drawn"]
+
+    def save_checkpoint(self, random_state: randomness.RandomState | None = None) -> Path:
+        assert self.folder is not None
+        path = self.folder.checkpoint_path(self.step)
+        checkpoint.save(path, *self.state(random_state))
+        self.folder.prune_checkpoints(self.run.keep_checkpoints)
+        return path
+
+
+class RunningMeans:
+    """Means of logged quantities since the last log step. The sums stay on the device, so the
+    hot loop never waits for the GPU; `pop` is the one place that synchronises."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, **values: torch.Tensor) -> None:
+        for name, value in values.items():
+            value = value.detach().float()
+            self.sums[name] = self.sums[name] + value if name in self.sums else value
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def pop(self) -> dict[str, float]:
+        means = {name: total.item() / self.counts[name] for name, total in self.sums.items()}
+        self.sums, self.counts = {}, {}
+        return means
+
+
+def _refuse_non_finite(step: int, metrics: dict[str, float]) -> None:
+    bad = [name for name, value in metrics.items() if not math.isfinite(value)]
+    if bad:
+        raise WganKitError(f"step {step}: {', '.join(bad)} became non-finite; lower run.lr, "
+                           "or check the data for NaN/Inf (the last checkpoint is kept)")

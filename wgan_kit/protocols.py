@@ -1,0 +1,108 @@
+"""The five contracts every part of a training run meets.
+
+Anything that satisfies these protocols trains, whether it comes from a registered plugin or is a
+user's own `nn.Module`. The engine relies on nothing else: read this file to know what a plugin owes.
+
+torch is imported only for type checking, so that importing the core stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """What one sample of a data source looks like, so that nets can size themselves.
+
+    `kind` is one of "points" (shape (D,)), "image" (shape (C, H, W)) or "sequence"
+    (shape (T, V): one-hot or softmax rows over a vocabulary of V symbols); a plugin may introduce
+    another kind, which the built-in nets then refuse with a clear error.
+    """
+
+    shape: tuple[int, ...]
+    kind: str
+    value_range: tuple[float, float] | None = None
+    num_classes: int | None = None
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Maps a latent batch z ~ N(0, I) of shape (N, latent_dim) to N samples of `SampleSpec.shape`."""
+
+    latent_dim: int
+
+    def __call__(self, z: Tensor, /) -> Tensor: ...
+
+
+@runtime_checkable
+class Critic(Protocol):
+    """Scores a batch of samples: (N, *shape) -> (N,) or (N, 1). Higher means "more real"."""
+
+    def __call__(self, x: Tensor, /) -> Tensor: ...
+
+
+class Penalty(NamedTuple):
+    """A term added to the critic loss, with the per-sample gradient norms behind it (for logging)."""
+
+    value: Tensor
+    grad_norm: Tensor
+
+
+@runtime_checkable
+class LipschitzConstraint(Protocol):
+    """One way of keeping the critic (close to) 1-Lipschitz.
+
+    The three ways the literature uses each have a place, and a constraint implements the ones it
+    needs (the others are no-ops): `prepare` transforms the critic once when it is built (spectral
+    normalization), `penalty` adds a term to every critic loss (gradient penalty), `project` runs
+    after every critic optimizer step (weight clipping).
+
+    `penalises_input_gradients` is True when the constraint penalises the critic's gradient with
+    respect to each input separately; such a penalty is only valid for a critic that scores samples
+    independently (WGAN-GP, Section 4: "No critic batch normalization").
+    """
+
+    penalises_input_gradients: bool
+
+    def prepare(self, critic: nn.Module) -> nn.Module: ...
+
+    def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty | None: ...
+
+    def project(self, critic: nn.Module) -> None: ...
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """The game: critic and generator losses from critic scores (each a mean over the batch)."""
+
+    def critic_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor: ...
+
+    def generator_loss(self, fake_scores: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class DataSource(Protocol):
+    """Real samples.
+
+    `batches` is an endless stream whose i-th batch depends only on (seed, batch_size, i), so that a
+    resumed run can continue it with `skip=i`. `held_out` gives real samples the critic never trains
+    on. `decode` turns a batch into what a person looks at: points stay points, images become
+    uint8 (N, H, W, C) arrays, sequences become strings.
+    """
+
+    spec: SampleSpec
+
+    def batches(
+        self, batch_size: int, *, seed: int, device: torch.device, skip: int = 0
+    ) -> Iterator[Tensor]: ...
+
+    def held_out(self, n: int, *, device: torch.device) -> Tensor: ...
+
+    def decode(self, batch: Tensor) -> Any: ...

@@ -1,0 +1,114 @@
+"""The folder a run leaves behind, and the rule that protects it: never overwritten by accident.
+
+    config.toml      the resolved configuration (`wgan-kit run --config` repeats the run)
+    metrics.jsonl    one JSON object per logged step
+    checkpoints/     step-NNNNNNNN.safetensors, the last few kept
+    samples/         step-NNNNNNNN.png pictures of generated (and real) samples
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .errors import WganKitError
+
+CHECKPOINT = re.compile(r"step-(\d+)\.safetensors")
+OWNED = ("config.toml", "metrics.jsonl", "checkpoints", "samples")
+
+
+class RunFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.config = path / "config.toml"
+        self.metrics = path / "metrics.jsonl"
+        self.checkpoints = path / "checkpoints"
+        self.samples = path / "samples"
+
+    @classmethod
+    def check(cls, path: str | Path, *, overwrite: bool = False) -> RunFolder:
+        """Refuse, before anything is built or written, a folder a new run may not use."""
+        folder = cls(Path(path).expanduser())
+        if folder.path.exists() and not folder.path.is_dir():
+            raise WganKitError(f"--out {folder.path}: exists and is not a folder")
+        if folder._owned() and not overwrite:
+            raise WganKitError(f"--out {folder.path}: already holds a run; continue it with "
+                               f"--resume {folder.path}, or replace it with --overwrite")
+        existing = next(p for p in (folder.path, *folder.path.parents) if p.exists())
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise WganKitError(f"--out {folder.path}: cannot write in {existing}")
+        return folder
+
+    @classmethod
+    def create(cls, path: str | Path, *, overwrite: bool = False) -> RunFolder:
+        """A new run folder; an existing run there is refused unless `overwrite`."""
+        folder = cls.check(path, overwrite=overwrite)
+        folder._check_writable()
+        for name in folder._owned():  # only what a run writes: never the user's other files
+            target = folder.path / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        folder.checkpoints.mkdir(parents=True, exist_ok=True)
+        folder.samples.mkdir(exist_ok=True)
+        return folder
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunFolder:
+        """An existing run folder, to resume or sample from."""
+        folder = cls(Path(path).expanduser())
+        if not folder.config.is_file():
+            raise WganKitError(f"{folder.path}: not a run folder (no config.toml in it)")
+        return folder
+
+    def _owned(self) -> list[str]:
+        return [name for name in OWNED if (self.path / name).exists()]
+
+    def _check_writable(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".wgan-kit-write-test"
+            probe.write_bytes(b"0")
+            probe.unlink()
+        except OSError as exc:
+            raise WganKitError(f"--out {self.path}: cannot write there ({exc.strerror})") from None
+
+    def write_config(self, text: str) -> None:
+        temporary = self.config.with_name(".config.toml.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, self.config)
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.metrics, "a", encoding="utf-8") as file:
+            file.write(json.dumps(record) + "\n")
+
+    def forget_metrics_after(self, step: int) -> None:
+        """Drop lines logged after `step`: a resumed run logs those steps again."""
+        if self.metrics.exists():
+            lines = self.metrics.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+            self.metrics.write_text("".join(kept), encoding="utf-8")
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.checkpoints / f"step-{step:08d}.safetensors"
+
+    def checkpoint_steps(self) -> list[int]:
+        if not self.checkpoints.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in self.checkpoints.iterdir()
+                      if (m := CHECKPOINT.fullmatch(p.name)))
+
+    def latest_checkpoint(self) -> Path:
+        steps = self.checkpoint_steps()
+        if not steps:
+            raise WganKitError(f"{self.path}: has no checkpoint yet (checkpoints/ is empty)")
+        return self.checkpoint_path(steps[-1])
+
+    def prune_checkpoints(self, keep: int) -> None:
+        for step in self.checkpoint_steps()[:-keep]:
+            self.checkpoint_path(step).unlink(missing_ok=True)
+
+    def sample_path(self, step: int) -> Path:
+        return self.samples / f"step-{step:08d}.png"
