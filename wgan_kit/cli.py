@@ -76,6 +76,8 @@ def run(
         help="Continue the run in this folder from its last checkpoint.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run in --out.")] = False,
     quiet: Annotated[bool, typer.Option(help="Plain log lines instead of a live bar.")] = False,
+    threads: Annotated[Optional[int], typer.Option(
+        min=1, max=1024, help="CPU threads for torch [default: torch's choice].")] = None,
 ) -> None:
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
@@ -116,13 +118,28 @@ def run(
                                          f"{resolved.name_of('constraint')}")
             RunFolder.check(out, overwrite=overwrite)
             trainer = build(resolved)
+        from .interrupts import EXIT_STATUS, stop_gracefully
         from .progress import BarProgress, LineProgress
 
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
         progress = LineProgress() if quiet or not sys.stderr.isatty() else BarProgress()
         try:
-            trainer.train(out, overwrite=overwrite, progress=progress)
-        finally:
-            progress.stop()
+            with stop_gracefully(trainer):
+                try:
+                    trainer.train(out, overwrite=overwrite, progress=progress)
+                finally:
+                    progress.stop()
+        except KeyboardInterrupt:
+            print(f"stopped at once; continue from the last checkpoint with: wgan-kit run "
+                  f"--resume {trainer.folder.path if trainer.folder else out}", file=sys.stderr)
+            raise typer.Exit(130) from None
+        if trainer.stop_requested is not None:
+            print(f"stopped at step {trainer.step}; continue with: wgan-kit run --resume "
+                  f"{trainer.folder.path if trainer.folder else out}", file=sys.stderr)
+            raise typer.Exit(EXIT_STATUS[trainer.stop_requested])
     except WganKitError as exc:
         raise _fail(exc.problems) from None
 

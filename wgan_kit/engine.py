@@ -9,6 +9,7 @@ for every combination.
 from __future__ import annotations
 
 import math
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class Trainer:
         self.batches_drawn = 0  # real batches consumed, so a resumed run continues the stream
         self.folder: RunFolder | None = None
         self.random_state = randomness.capture()  # this run's own streams of z, ε and data noise
+        self.stop_requested: signal.Signals | None = None  # set by a signal handler: stop cleanly
         # Pictures use the same latent points throughout, so that they show progress, not noise.
         fixed = torch.Generator().manual_seed(self.run.seed)
         self.fixed_latent = torch.randn(1000, parts.generator.latent_dim, generator=fixed).to(device)
@@ -151,7 +153,7 @@ class Trainer:
             self.step += 1
             means.add(generator_loss=generator_loss)
 
-            last = self.step == run.steps
+            last = self.step == run.steps or self.stop_requested is not None
             metrics = None
             if self.step % run.log_every == 0 or last:
                 now = time.perf_counter()
@@ -169,6 +171,8 @@ class Trainer:
                 self.save_checkpoint(randomness.capture())
             if self.folder and (self.step % run.sample_every == 0 or last):
                 self.save_samples()
+            if self.stop_requested is not None:
+                break
         return logged
 
     def save_samples(self) -> Path | None:
@@ -210,7 +214,13 @@ class Trainer:
         self.step, self.batches_drawn = metadata["step"], metadata["batches_drawn"]
 
     def save_checkpoint(self, random_state: randomness.RandomState | None = None) -> Path:
+        """Write a checkpoint, refusing weights that are no longer finite: the last good
+        checkpoint must stay the newest."""
         assert self.folder is not None
+        for net in ("generator", "critic"):
+            if not all(p.isfinite().all() for p in getattr(self, net).parameters()):
+                raise WganKitError(f"step {self.step}: {net} weights became non-finite; lower "
+                                   "run.lr (the last checkpoint is kept)")
         path = self.folder.checkpoint_path(self.step)
         checkpoint.save(path, *self.state(random_state))
         self.folder.prune_checkpoints(self.run.keep_checkpoints)

@@ -1,0 +1,34 @@
+"""Stopping a run cleanly: Ctrl-C or SIGTERM finish the current generator step, write a checkpoint
+and return; a second Ctrl-C stops at once."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from .engine import Trainer
+
+EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal number, by convention
+
+
+@contextmanager
+def stop_gracefully(trainer: Trainer) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM ask `trainer` to stop after its current step; the signal
+    received is left in `trainer.stop_requested`."""
+
+    def handle(number: int, frame: FrameType | None) -> None:
+        if trainer.stop_requested is not None and number == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: stop now, keep the last checkpoint
+        trainer.stop_requested = signal.Signals(number)
+        print(f"\n{trainer.stop_requested.name}: finishing step {trainer.step + 1}, then writing a "
+              "checkpoint (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+
+    previous = {number: signal.signal(number, handle) for number in EXIT_STATUS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
