@@ -103,3 +103,10 @@ def test_resume_refuses_changes_other_than_steps_and_device(tmp_path, tiny_train
         wgan_kit.resume(tmp_path / "run", batch_size=8)
     with pytest.raises(WganKitError, match="not a run folder"):
         wgan_kit.resume(tmp_path)
+
+
+def test_only_the_last_checkpoints_and_the_archive_are_kept(tmp_path, tiny_trainer):
+    trainer = tiny_trainer(steps=8, checkpoint_every=1, keep_checkpoints=2, archive_every=3)
+    trainer.train(tmp_path / "run")
+    assert [p.name[5:13] for p in sorted((tmp_path / "run" / "checkpoints").iterdir())] == [
+        "00000003", "00000006", "00000007", "00000008"]

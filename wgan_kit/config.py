@@ -61,6 +61,9 @@ class RunSettings(BaseModel):
     sample_every: int = Field(1000, ge=1, le=10**9,
                               description="Generator steps between sample pictures.")
     keep_checkpoints: int = Field(3, ge=1, le=10**6, description="How many recent checkpoints to keep.")
+    archive_every: int = Field(0, ge=0, le=10**9,
+                               description="Also keep every checkpoint at a multiple of this "
+                                           "step, for good (0: none).")
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,12 @@ class Trainer:
         if progress:
             progress.start(self.step, self.run.steps)
         with randomness.installed(self.random_state) as final_state:
-            logged = self._loop(real_batches, progress)
+            try:
+                logged = self._loop(real_batches, progress)
+            except torch.OutOfMemoryError:
+                raise WganKitError(f"out of memory on {self.device} at batch size "
+                                   f"{self.run.batch_size}; try --batch-size "
+                                   f"{max(self.run.batch_size // 2, 1)} or smaller nets") from None
         self.random_state = final_state[0]
         if progress and self.folder:
             progress.note(f"run folder: {self.folder.path}")
@@ -223,7 +228,7 @@ class Trainer:
                                    "run.lr (the last checkpoint is kept)")
         path = self.folder.checkpoint_path(self.step)
         checkpoint.save(path, *self.state(random_state))
-        self.folder.prune_checkpoints(self.run.keep_checkpoints)
+        self.folder.prune_checkpoints(self.run.keep_checkpoints, self.run.archive_every)
         return path
 
 

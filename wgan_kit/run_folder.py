@@ -106,9 +106,11 @@ class RunFolder:
             raise WganKitError(f"{self.path}: has no checkpoint yet (checkpoints/ is empty)")
         return self.checkpoint_path(steps[-1])
 
-    def prune_checkpoints(self, keep: int) -> None:
+    def prune_checkpoints(self, keep: int, archive_every: int = 0) -> None:
+        """Delete all but the newest `keep` checkpoints and those at multiples of `archive_every`."""
         for step in self.checkpoint_steps()[:-keep]:
-            self.checkpoint_path(step).unlink(missing_ok=True)
+            if not (archive_every and step % archive_every == 0):
+                self.checkpoint_path(step).unlink(missing_ok=True)
 
     def sample_path(self, step: int) -> Path:
         return self.samples / f"step-{step:08d}.png"
