@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .errors import WganKitError
 
@@ -26,7 +27,7 @@ app = typer.Typer(
 plugins_app = typer.Typer(help="List the installed plugins and show their options.",
                           no_args_is_help=True)
 app.add_typer(plugins_app, name="plugins")
-stdout = Console()
+stdout = Console(markup=False)  # summaries hold formulas such as E[max(0, ‖∇D‖ − 1)²]
 
 
 def _fail(problems: list[str]) -> typer.Exit:
@@ -222,8 +223,8 @@ def plugins_show(
         print(json.dumps(described, indent=2, default=str))
         return
     for entry in described:
-        stdout.print(f"[bold]{entry['kind']} {entry['name']}[/bold] ({entry['package']}): "
-                     f"{entry['summary']}")
+        stdout.print(Text.assemble((f"{entry['kind']} {entry['name']}", "bold"),
+                                   f" ({entry['package']}): {entry['summary']}"))
         table = Table("option", "type", "default", "description")
         for option in entry["options"]:
             table.add_row(option["name"], option["type"], repr(option["default"]),
