@@ -48,10 +48,22 @@ class RunSettings(BaseModel):
     steps: int = Field(10_000, ge=1, le=10**9,
                        description="Generator steps (outer iterations of Algorithm 1).")
     batch_size: int = Field(64, ge=1, le=1 << 20, description="m: samples per critic and generator step.")
+    generator_batch_size: int | None = Field(
+        None, ge=1, le=1 << 20, description="Samples per generator step, if not batch_size "
+                                            "(the CIFAR ResNet code uses 128 with batch_size 64).")
     n_critic: int = Field(5, ge=1, le=10_000, description="Critic steps per generator step.")
     optimizer: Literal["adam", "rmsprop"] = Field("adam", description="Optimizer of both nets.")
     lr: float = Field(1e-4, gt=0, le=10, description="α, the learning rate of both nets.")
     betas: tuple[float, float] = Field((0.0, 0.9), description="Adam's (β1, β2); unused by RMSProp.")
+    lr_schedule: Literal["constant", "linear"] = Field(
+        "constant", description="constant α, or α decayed linearly to 0 over run.steps generator "
+                                "steps (Appendix F); both nets follow it.")
+    critic_weight_decay: float = Field(
+        0.0, ge=0, le=1, description="L2 weight decay of the critic's optimizer (Appendix B uses "
+                                     "1e-3 with batch- or layer-normalized critics).")
+    ema_decay: float = Field(
+        0.0, ge=0, lt=1, description="Decay of a moving average of the generator's weights, which "
+                                     "then draws every sample (e.g. 0.999); 0 turns it off.")
     seed: int = Field(0, ge=0, lt=1 << 63, description="Seeds weights, data order, z and ε.")
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
                         description="auto (CUDA when present), cpu, cuda or cuda:N.")
