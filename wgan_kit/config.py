@@ -4,10 +4,11 @@ A configuration is a table per section, the same in a TOML file and in `--set se
 `run` holds the loop's settings; `gen`, `critic`, `constraint`, `objective` and `data` each hold a
 plugin `name` and that plugin's options. Later layers win:
 
-    defaults < the chosen components' suggestions < --config FILE < named flags < --set
+    defaults < the chosen components' suggestions < --recipe < --config FILE < named flags < --set
 
 Suggestions are the settings each component's source paper used (the objective's optimizer, the
 toy sets' batch size and λ, ...); a suggestion for an option the chosen plugin lacks is skipped.
+A recipe is a named preset of one paper's settings (plugin names included), an ordinary layer.
 Every problem in every layer is reported at once.
 """
 
@@ -154,6 +155,22 @@ def parse_assignments(assignments: Iterable[str]) -> Layer:
                             f"run, {', '.join(SECTIONS)}")
         else:
             layer.setdefault(section, {})[option] = parse_value(text.strip())
+    if problems:
+        raise WganKitError(problems)
+    return layer
+
+
+def dotted_layer(settings: Mapping[str, Any], what: str) -> Layer:
+    """`{"section.key": value}` (a recipe's settings, Python `options`) as a layer."""
+    layer: Layer = {}
+    problems = []
+    for key, value in settings.items():
+        section, _, option = key.partition(".")
+        if section not in ("run", *SECTIONS) or not option:
+            problems.append(f"{what} {key!r}: expected section.key with a section among run, "
+                            f"{', '.join(SECTIONS)}")
+        else:
+            layer.setdefault(section, {})[option] = value
     if problems:
         raise WganKitError(problems)
     return layer
