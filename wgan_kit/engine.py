@@ -148,10 +148,11 @@ class Trainer:
         logged: dict[str, float] = {}
         clock, last_log_step = time.perf_counter(), self.step
         while self.step < run.steps:
-            # This generator step's α, for both nets (constant, or Appendix F's linear decay).
-            for optimizer in (self.critic_optimizer, self.generator_optimizer):
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(run, self.step)
+            # This generator step's α for both nets: constant, or Appendix F's linear decay.
+            alpha = learning_rate(run, self.step)
+            for group in (*self.critic_optimizer.param_groups,
+                          *self.generator_optimizer.param_groups):
+                group["lr"] = alpha
 
             # Algorithm 1, lines 2-10: n_critic critic updates.
             for _ in range(run.n_critic):

@@ -1,10 +1,11 @@
 """Finding components by name, through the entry points of installed packages.
 
 Every package, wgan-kit's own built-ins included, declares modules in the entry-point group
-`wgan_kit`; each module implements `register_components` and/or `register_recipes`. Loading is guarded per plugin: a module
-that fails to import or to register is recorded with its package and error, and everything else
-keeps working. Set `WGAN_KIT_STRICT_PLUGINS=1` to make such failures raise (for plugin authors), and
-`WGAN_KIT_PLUGINS=pkg-a,pkg-b` to load only the named distributions (empty: none).
+`wgan_kit`; each module implements `register_components` and/or `register_recipes`. Loading is
+guarded per plugin: a module that fails to import or to register is recorded with its package and
+error, and everything else keeps working. Set `WGAN_KIT_STRICT_PLUGINS=1` to make such failures
+raise (for plugin authors), and `WGAN_KIT_PLUGINS=pkg-a,pkg-b` to load only the named distributions
+(empty: none).
 """
 
 from __future__ import annotations
