@@ -19,15 +19,17 @@ class HalfSquaredNorm(nn.Module):
         return 0.5 * x.flatten(1).square().sum(1)
 
 
+@pytest.mark.parametrize("one_sided", [False, True], ids=["gp", "gp-one-sided"])
 @pytest.mark.parametrize("shape", [(5, 2), (4, 3, 8, 8), (3, 32, 10)], ids=["points", "images",
                                                                             "sequences"])
-def test_penalty_norm_is_per_sample_over_all_non_batch_axes(shape):
-    x = torch.randn(shape)
+def test_penalty_norm_is_per_sample_over_all_non_batch_axes(shape, one_sided):
+    x = torch.randn(shape) * torch.linspace(0.1, 2, shape[0]).view(-1, *[1] * (len(shape) - 1))
     # With real == fake, every interpolate is x itself whatever ε is, so ∇D(x̂) = x.
-    penalty = GradientPenalty(weight=10.0).penalty(HalfSquaredNorm(), x, x)
+    penalty = GradientPenalty(weight=10.0, one_sided=one_sided).penalty(HalfSquaredNorm(), x, x)
     norms = x.flatten(1).norm(dim=1)
     torch.testing.assert_close(penalty.grad_norm, norms)
-    torch.testing.assert_close(penalty.value, 10.0 * ((norms - 1) ** 2).mean())
+    excess = (norms - 1).clamp(min=0) if one_sided else norms - 1  # Appendix C: max(0, ‖∇‖ − 1)
+    torch.testing.assert_close(penalty.value, 10.0 * (excess ** 2).mean())
 
 
 def test_penalty_of_a_linear_critic_is_lambda_times_squared_distance_of_its_norm_to_one():

@@ -119,3 +119,36 @@ def test_plugins_can_be_limited_by_package(tmp_path, monkeypatch):
 def test_unknown_names_suggest_the_closest(registry):
     with pytest.raises(WganKitError, match=r"unknown constraint 'gpp' \(did you mean 'gp'\?\)"):
         registry.get("constraint", "gpp")
+
+
+RECIPE = """
+from wgan_kit import Recipe, hookimpl
+
+@hookimpl
+def register_recipes(register):
+    register(Recipe("hinge-gp", {"objective.name": "wgan", "constraint.name": "gp-one-sided",
+                                 "constraint.weight": 5.0, "run.n_critic": 2},
+                    "One-sided penalty, two critic steps.", "a test"))
+"""
+
+
+def test_a_third_party_recipe_is_found_and_composes(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-recipes", RECIPE)
+    registry = load_registry()
+    recipe = registry.recipe("hinge-gp")
+    assert (recipe.package, recipe.version) == ("wgan-kit-recipes", "1.0")
+    trainer = wgan_kit.compose(recipe="hinge-gp", steps=1, batch_size=8, registry=registry,
+                               options={"gen.hidden": 8, "critic.hidden": 8})
+    assert trainer.config.name_of("constraint") == "gp-one-sided"
+    assert (trainer.run.n_critic, trainer.config.parts["constraint"].options.weight) == (2, 5.0)
+
+
+def test_a_recipe_registered_twice_is_a_plugin_error(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-twice", RECIPE + """
+@hookimpl
+def register_recipes(register):
+    register(Recipe("twice", {}))
+    register(Recipe("twice", {}))
+""")
+    [record] = [p for p in load_registry().plugins if p.package == "wgan-kit-twice"]
+    assert record.status == "error" and "recipe 'twice' is registered twice" in record.error

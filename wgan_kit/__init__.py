@@ -23,7 +23,7 @@ from .protocols import (
     Penalty,
     SampleSpec,
 )
-from .registry import Component, NoOptions, Registry, load_registry
+from .registry import Component, NoOptions, Recipe, Registry, load_registry
 
 if TYPE_CHECKING:
     from .composition import compose, resume
@@ -51,6 +51,7 @@ __all__ = [
     "NoOptions",
     "Objective",
     "Penalty",
+    "Recipe",
     "Registry",
     "SampleSpec",
     "Trainer",

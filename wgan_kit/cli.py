@@ -12,8 +12,12 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .errors import WganKitError
+
+if typing.TYPE_CHECKING:
+    from .registry import Recipe
 
 app = typer.Typer(
     help="Train Wasserstein GANs (WGAN-GP, WGAN with clipping) and their baselines from plugins.\n\n"
@@ -26,7 +30,10 @@ app = typer.Typer(
 plugins_app = typer.Typer(help="List the installed plugins and show their options.",
                           no_args_is_help=True)
 app.add_typer(plugins_app, name="plugins")
-stdout = Console()
+recipes_app = typer.Typer(help="List the recipes (published settings as presets) and show one.",
+                          no_args_is_help=True)
+app.add_typer(recipes_app, name="recipes")
+stdout = Console(markup=False)  # summaries hold formulas such as E[max(0, ‖∇D‖ − 1)²]
 
 
 def _fail(problems: list[str]) -> typer.Exit:
@@ -47,6 +54,8 @@ def _registry():
 
 `wgan-kit run --gen mlp --critic mlp --constraint clip`  —  the original WGAN (weight clipping)
 
+`wgan-kit run --recipe dcgan`  —  the DCGAN baseline with its paper's settings (`wgan-kit recipes list`)
+
 `wgan-kit run --data swissroll --steps 5000 --set constraint.weight=1`
 
 `wgan-kit run --config runs/X/config.toml`  —  repeat a run;  `--resume runs/X` continues it
@@ -59,6 +68,9 @@ def run(
     objective: Annotated[Optional[str], typer.Option(help="Objective, e.g. wgan.")] = None,
     data: Annotated[Optional[str], typer.Option(
         help="Data source: 8gaussians, 25gaussians, swissroll, ...")] = None,
+    recipe: Annotated[Optional[str], typer.Option(
+        help="Start from published settings: wgan-gp, wgan-clip, dcgan, lsgan, ... "
+             "(`wgan-kit recipes list`).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Generator steps to train for.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Samples per step (m).")] = None,
     n_critic: Annotated[Optional[int], typer.Option(
@@ -82,7 +94,7 @@ def run(
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
     Settings come, lowest first, from the defaults, the chosen plugins' published settings,
-    `--config`, the flags above and `--set`. The run folder gets config.toml, metrics.jsonl,
+    `--recipe`, `--config`, the flags above and `--set`. The run folder gets config.toml, metrics.jsonl,
     safetensors checkpoints and pictures of samples.
     """
     from .config import parse_assignments
@@ -96,7 +108,8 @@ def run(
         if resume is not None:
             given = [f"--{k.replace('_', '-')}" for k, v in {**flags, **named}.items()
                      if v is not None and k not in ("steps", "device")]
-            given += [flag for flag, v in (("--config", config), ("--set", set_), ("--out", out),
+            given += [flag for flag, v in (("--recipe", recipe), ("--config", config),
+                                           ("--set", set_), ("--out", out),
                                            ("--overwrite", overwrite)) if v]
             if given:
                 raise WganKitError(f"--resume continues a run as it was configured; drop "
@@ -112,7 +125,7 @@ def run(
             layers.append({s: {"name": v} for s, v in named.items() if v is not None})
             layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
             layers.append(parse_assignments(set_ or []))
-            resolved = resolve_layers(layers, _registry())
+            resolved = resolve_layers(layers, _registry(), recipe=recipe)
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
                                          f"{resolved.name_of('constraint')}")
@@ -239,8 +252,8 @@ def plugins_show(
         print(json.dumps(described, indent=2, default=str))
         return
     for entry in described:
-        stdout.print(f"[bold]{entry['kind']} {entry['name']}[/bold] ({entry['package']}): "
-                     f"{entry['summary']}")
+        stdout.print(Text.assemble((f"{entry['kind']} {entry['name']}", "bold"),
+                                   f" ({entry['package']}): {entry['summary']}"))
         table = Table("option", "type", "default", "description")
         for option in entry["options"]:
             table.add_row(option["name"], option["type"], repr(option["default"]),
@@ -249,6 +262,47 @@ def plugins_show(
         if entry["suggests"]:
             stdout.print("  suggests: " + ", ".join(f"{k}={v!r}"
                                                     for k, v in entry["suggests"].items()))
+
+
+@recipes_app.command("list")
+def recipes_list(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+                 ) -> None:
+    """Every installed recipe: name, summary, source and package."""
+    described = [_describe_recipe(r) for r in _registry().recipes()]
+    if json_:
+        print(json.dumps(described, indent=2))
+        return
+    table = Table("name", "summary", "source", "package")
+    for entry in described:
+        table.add_row(entry["name"], entry["summary"], entry["source"], entry["package"])
+    stdout.print(table)
+
+
+@recipes_app.command("show")
+def recipes_show(
+    name: Annotated[str, typer.Argument(help="A recipe name, e.g. wgan-gp or pkg:wgan-gp.")],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The settings of a recipe and where they come from."""
+    try:
+        entry = _describe_recipe(_registry().recipe(name))
+    except WganKitError as exc:
+        raise _fail(exc.problems) from None
+    if json_:
+        print(json.dumps(entry, indent=2))
+        return
+    stdout.print(Text.assemble((f"recipe {entry['name']}", "bold"),
+                               f" ({entry['package']}): {entry['summary']}"))
+    stdout.print(f"  source: {entry['source']}")
+    table = Table("setting", "value")
+    for key, value in entry["settings"].items():
+        table.add_row(key, json.dumps(value))
+    stdout.print(table)
+
+
+def _describe_recipe(recipe: Recipe) -> dict[str, Any]:
+    return {"name": recipe.name, "package": recipe.package, "summary": recipe.summary,
+            "source": recipe.source, "settings": dict(recipe.settings)}
 
 
 def main() -> None:

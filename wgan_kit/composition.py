@@ -11,7 +11,7 @@ from torch import nn
 
 from . import checkpoint
 from .randomness import seed_everything
-from .config import SECTIONS, Layer, RunConfig, load_toml, merge, resolve
+from .config import SECTIONS, Layer, RunConfig, dotted_layer, load_toml, merge, resolve
 from .engine import Parts, Trainer
 from .errors import WganKitError
 from .protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective
@@ -25,14 +25,16 @@ PROTOCOLS = {"gen": Generator, "critic": Critic, "constraint": LipschitzConstrai
 def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | None = None,
             constraint: str | LipschitzConstraint | None = None,
             objective: str | Objective | None = None, data: str | DataSource | None = None,
-            config: str | Path | None = None, options: Mapping[str, Any] | None = None,
-            registry: Registry | None = None, **run: Any) -> Trainer:
+            recipe: str | None = None, config: str | Path | None = None,
+            options: Mapping[str, Any] | None = None, registry: Registry | None = None,
+            **run: Any) -> Trainer:
     """A ready-to-train run.
 
     Each part is a registered name (`"mlp"`, `"gp"`, `"pkg:name"`) or an object meeting its
-    protocol; unnamed parts come from `config` (a TOML file) or the defaults. `options` sets plugin
+    protocol; unnamed parts come from `config` (a TOML file), the `recipe` (`"wgan-gp"`,
+    `"dcgan"`, ...: a named preset of published settings) or the defaults. `options` sets plugin
     options by dotted key (`{"gen.hidden": 256, "constraint.weight": 1}`); keyword arguments set
-    `run` settings (`steps=500, batch_size=64`).
+    `run` settings (`steps=500, batch_size=64`). Both win over `config`, which wins over `recipe`.
     """
     given = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
              "data": data}
@@ -40,27 +42,32 @@ def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | Non
     layers.append({section: {"name": value} for section, value in given.items()
                    if isinstance(value, str)})
     layers.append({"run": run})
-    dotted: Layer = {}
-    for key, value in (options or {}).items():
-        section, _, option = key.partition(".")
-        dotted.setdefault(section, {})[option] = value
-    layers.append(dotted)
+    layers.append(dotted_layer(options or {}, "options"))
     objects = {section: value for section, value in given.items()
                if value is not None and not isinstance(value, str)}
-    return build(resolve_layers(layers, registry, objects), objects)
+    return build(resolve_layers(layers, registry, objects, recipe=recipe), objects)
 
 
 def resolve_layers(layers: list[Layer], registry: Registry | None,
-                   objects: Mapping[str, Any] | None = None) -> RunConfig:
-    """Resolve layers of settings; sections given as objects are skipped (they have no options)."""
+                   objects: Mapping[str, Any] | None = None, *,
+                   recipe: str | None = None) -> RunConfig:
+    """Resolve layers of settings, above the `recipe`'s if one is named; sections given as objects
+    are skipped (they have no options)."""
     objects = objects or {}
+    registry = registry or load_registry()
     stray = [f"{section}.{key}: {section} is given as an object, which takes no options"
              for section, table in merge(layers).items() if section in objects
              for key in table if key != "name"]
     if stray:
         raise WganKitError(stray)
+    if recipe is not None:
+        try:
+            preset = registry.recipe(recipe)
+        except WganKitError as exc:
+            raise WganKitError([f"--recipe: {problem}" for problem in exc.problems]) from None
+        layers = [dotted_layer(preset.settings, f"recipe {preset.name}"), *layers]
     layers = [{s: t for s, t in layer.items() if s not in objects} for layer in layers]
-    config = resolve(layers, registry or load_registry(), skip=set(objects))
+    config = resolve(layers, registry, skip=set(objects))
     return config.with_objects(objects)
 
 

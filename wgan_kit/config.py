@@ -4,10 +4,11 @@ A configuration is a table per section, the same in a TOML file and in `--set se
 `run` holds the loop's settings; `gen`, `critic`, `constraint`, `objective` and `data` each hold a
 plugin `name` and that plugin's options. Later layers win:
 
-    defaults < the chosen components' suggestions < --config FILE < named flags < --set
+    defaults < the chosen components' suggestions < --recipe < --config FILE < named flags < --set
 
 Suggestions are the settings each component's source paper used (the objective's optimizer, the
 toy sets' batch size and λ, ...); a suggestion for an option the chosen plugin lacks is skipped.
+A recipe is a named preset of one paper's settings (plugin names included), an ordinary layer.
 Every problem in every layer is reported at once.
 """
 
@@ -48,10 +49,22 @@ class RunSettings(BaseModel):
     steps: int = Field(10_000, ge=1, le=10**9,
                        description="Generator steps (outer iterations of Algorithm 1).")
     batch_size: int = Field(64, ge=1, le=1 << 20, description="m: samples per critic and generator step.")
+    generator_batch_size: int | None = Field(
+        None, ge=1, le=1 << 20, description="Samples per generator step, if not batch_size "
+                                            "(the CIFAR ResNet code uses 128 with batch_size 64).")
     n_critic: int = Field(5, ge=1, le=10_000, description="Critic steps per generator step.")
     optimizer: Literal["adam", "rmsprop"] = Field("adam", description="Optimizer of both nets.")
     lr: float = Field(1e-4, gt=0, le=10, description="α, the learning rate of both nets.")
     betas: tuple[float, float] = Field((0.0, 0.9), description="Adam's (β1, β2); unused by RMSProp.")
+    lr_schedule: Literal["constant", "linear"] = Field(
+        "constant", description="constant α, or α decayed linearly to 0 over run.steps generator "
+                                "steps (Appendix F); both nets follow it.")
+    critic_weight_decay: float = Field(
+        0.0, ge=0, le=1, description="L2 weight decay of the critic's optimizer (Appendix B uses "
+                                     "1e-3 with batch- or layer-normalized critics).")
+    ema_decay: float = Field(
+        0.0, ge=0, lt=1, description="Decay of a moving average of the generator's weights, which "
+                                     "then draws every sample (e.g. 0.999); 0 turns it off.")
     seed: int = Field(0, ge=0, lt=1 << 63, description="Seeds weights, data order, z and ε.")
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
                         description="auto (CUDA when present), cpu, cuda or cuda:N.")
@@ -145,6 +158,22 @@ def parse_assignments(assignments: Iterable[str]) -> Layer:
                             f"run, {', '.join(SECTIONS)}")
         else:
             layer.setdefault(section, {})[option] = parse_value(text.strip())
+    if problems:
+        raise WganKitError(problems)
+    return layer
+
+
+def dotted_layer(settings: Mapping[str, Any], what: str) -> Layer:
+    """`{"section.key": value}` (a recipe's settings, Python `options`) as a layer."""
+    layer: Layer = {}
+    problems = []
+    for key, value in settings.items():
+        section, _, option = key.partition(".")
+        if section not in ("run", *SECTIONS) or not option:
+            problems.append(f"{what} {key!r}: expected section.key with a section among run, "
+                            f"{', '.join(SECTIONS)}")
+        else:
+            layer.setdefault(section, {})[option] = value
     if problems:
         raise WganKitError(problems)
     return layer

@@ -8,6 +8,7 @@ for every combination.
 
 from __future__ import annotations
 
+import copy
 import math
 import signal
 import time
@@ -46,10 +47,30 @@ class Parts:
     data: DataSource
 
 
-def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings) -> torch.optim.Optimizer:
+def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings, *,
+                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
     if run.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=run.lr, betas=run.betas)
-    return torch.optim.RMSprop(parameters, lr=run.lr)
+        return torch.optim.Adam(parameters, lr=run.lr, betas=run.betas, weight_decay=weight_decay)
+    return torch.optim.RMSprop(parameters, lr=run.lr, weight_decay=weight_decay)
+
+
+def learning_rate(run: RunSettings, step: int) -> float:
+    """α for generator step `step` (counting from 0): constant, or decayed linearly to 0 over
+    run.steps, as the CIFAR ResNet code does (α·(1 − step/steps); WGAN-GP Appendix F). It depends
+    on the step alone, so a resumed run follows the same schedule."""
+    if run.lr_schedule == "linear":
+        return run.lr * (1 - step / run.steps)
+    return run.lr
+
+
+@torch.no_grad()
+def update_moving_average(average: nn.Module, live: nn.Module, decay: float) -> None:
+    """θ_avg ← decay·θ_avg + (1 − decay)·θ for the weights; buffers (batch-norm statistics) are
+    copied, since averaging them would describe no network that was ever trained."""
+    for averaged, current in zip(average.parameters(), live.parameters()):
+        averaged.lerp_(current, 1 - decay)
+    for averaged, current in zip(average.buffers(), live.buffers()):
+        averaged.copy_(current)
 
 
 class Trainer:
@@ -61,7 +82,11 @@ class Trainer:
         self.run = config.run
         self.device = device
         self.generator_optimizer = make_optimizer(parts.generator.parameters(), self.run)
-        self.critic_optimizer = make_optimizer(parts.critic.parameters(), self.run)
+        self.critic_optimizer = make_optimizer(parts.critic.parameters(), self.run,
+                                               weight_decay=self.run.critic_weight_decay)
+        # The moving average of the generator's weights (run.ema_decay > 0) draws every sample.
+        self.ema_generator = (copy.deepcopy(parts.generator).requires_grad_(False)
+                              if self.run.ema_decay > 0 else None)
         self.step = 0  # generator steps done
         self.batches_drawn = 0  # real batches consumed, so a resumed run continues the stream
         self.folder: RunFolder | None = None
@@ -85,12 +110,14 @@ class Trainer:
 
     @torch.no_grad()
     def sample(self, n: int, *, latent: torch.Tensor | None = None) -> torch.Tensor:
-        """n generated samples (generator in eval mode), on the run's device."""
-        self.generator.eval()
+        """n generated samples, on the run's device, from the generator in eval mode or, when
+        run.ema_decay > 0, from the moving average of its weights."""
+        generator = self.generator if self.ema_generator is None else self.ema_generator
+        generator.eval()
         try:
-            return self.generator(self.latent(n) if latent is None else latent)
+            return generator(self.latent(n) if latent is None else latent)
         finally:
-            self.generator.train()
+            generator.train()
 
     def train(self, out: str | Path | None = None, *, overwrite: bool = False,
               progress: Progress | None = None) -> dict[str, float]:
@@ -123,11 +150,17 @@ class Trainer:
               ) -> dict[str, float]:
         run, generator, critic = self.run, self.generator, self.critic
         constraint, objective = self.parts.constraint, self.parts.objective
-        m = run.batch_size
+        m, generator_m = run.batch_size, run.generator_batch_size or run.batch_size
         means = RunningMeans()
         logged: dict[str, float] = {}
         clock, last_log_step = time.perf_counter(), self.step
         while self.step < run.steps:
+            # This generator step's α for both nets: constant, or Appendix F's linear decay.
+            alpha = learning_rate(run, self.step)
+            for group in (*self.critic_optimizer.param_groups,
+                          *self.generator_optimizer.param_groups):
+                group["lr"] = alpha
+
             # Algorithm 1, lines 2-10: n_critic critic updates.
             for _ in range(run.n_critic):
                 real = next(real_batches)
@@ -150,11 +183,13 @@ class Trainer:
             # Lines 11-12: a generator update on its own latent batch. The critic's weights get no
             # gradients: only its input does.
             critic.requires_grad_(False)
-            generator_loss = objective.generator_loss(critic(generator(self.latent(m))))
+            generator_loss = objective.generator_loss(critic(generator(self.latent(generator_m))))
             self.generator_optimizer.zero_grad(set_to_none=True)
             generator_loss.backward()
             self.generator_optimizer.step()
             critic.requires_grad_(True)
+            if self.ema_generator is not None:
+                update_moving_average(self.ema_generator, generator, run.ema_decay)
             self.step += 1
             means.add(generator_loss=generator_loss)
 
@@ -197,6 +232,8 @@ class Trainer:
         streams' state when called from inside the loop, where they are installed)."""
         tensors = {**checkpoint.prefixed(self.generator.state_dict(), "generator"),
                    **checkpoint.prefixed(self.critic.state_dict(), "critic")}
+        if self.ema_generator is not None:
+            tensors.update(checkpoint.prefixed(self.ema_generator.state_dict(), "ema"))
         g_tensors, g_meta = checkpoint.optimizer_state(self.generator_optimizer, "optim.generator")
         c_tensors, c_meta = checkpoint.optimizer_state(self.critic_optimizer, "optim.critic")
         rng_tensors, rng_meta = random_state or self.random_state
@@ -210,6 +247,8 @@ class Trainer:
         checkpoint.load_module(self.generator, checkpoint.unprefixed(tensors, "generator"),
                                "generator")
         checkpoint.load_module(self.critic, checkpoint.unprefixed(tensors, "critic"), "critic")
+        if self.ema_generator is not None:
+            checkpoint.load_module(self.ema_generator, checkpoint.unprefixed(tensors, "ema"), "ema")
         checkpoint.load_optimizer_state(self.generator_optimizer, tensors,
                                         metadata["optim.generator"], "optim.generator")
         checkpoint.load_optimizer_state(self.critic_optimizer, tensors, metadata["optim.critic"],

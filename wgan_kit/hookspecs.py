@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .registry import Component
+    from .registry import Component, Recipe
 
 hookspec = pluggy.HookspecMarker("wgan_kit")
 hookimpl = pluggy.HookimplMarker("wgan_kit")
@@ -25,4 +25,13 @@ def register_components(register: Callable[[Component], None]) -> None:
     Call `register(Component(...))` once per component. Keep the module that implements this hook
     light (pydantic options models and factories only): the factory imports the heavy code when a
     run actually uses the component, so listing plugins never imports torch.
+    """
+
+
+@hookspec
+def register_recipes(register: Callable[[Recipe], None]) -> None:
+    """Register recipes: named presets of published settings (`wgan-kit run --recipe NAME`).
+
+    Call `register(Recipe(...))` once per recipe. A recipe is data (dotted settings, a summary and
+    its source), so registering it costs nothing.
     """

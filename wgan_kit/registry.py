@@ -1,10 +1,11 @@
 """Finding components by name, through the entry points of installed packages.
 
 Every package, wgan-kit's own built-ins included, declares modules in the entry-point group
-`wgan_kit`; each module implements `register_components`. Loading is guarded per plugin: a module
-that fails to import or to register is recorded with its package and error, and everything else
-keeps working. Set `WGAN_KIT_STRICT_PLUGINS=1` to make such failures raise (for plugin authors), and
-`WGAN_KIT_PLUGINS=pkg-a,pkg-b` to load only the named distributions (empty: none).
+`wgan_kit`; each module implements `register_components` and/or `register_recipes`. Loading is
+guarded per plugin: a module that fails to import or to register is recorded with its package and
+error, and everything else keeps working. Set `WGAN_KIT_STRICT_PLUGINS=1` to make such failures
+raise (for plugin authors), and `WGAN_KIT_PLUGINS=pkg-a,pkg-b` to load only the named distributions
+(empty: none).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ConfigDict
@@ -59,6 +60,29 @@ class Component:
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """A named preset of published settings, chosen with `wgan-kit run --recipe NAME`.
+
+    `settings` holds dotted keys as `Component.suggests` does, plugin names included
+    (`"constraint.name": "gp"`, `"constraint.weight": 10.0`, `"run.lr": 1e-4`). A recipe is one
+    layer of the configuration: above the chosen components' suggestions, below everything the
+    user sets. `source` says where its numbers come from. `package` and `version` are filled in by
+    the registry.
+    """
+
+    name: str
+    settings: Mapping[str, Any]
+    summary: str = ""
+    source: str = ""
+    package: str = ""
+    version: str = ""
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.package}:{self.name}"
+
+
+@dataclass(frozen=True)
 class PluginRecord:
     """One plugin module and how loading it went."""
 
@@ -78,10 +102,13 @@ class Registry:
         self.hooks = pluggy.PluginManager("wgan_kit")
         self.hooks.add_hookspecs(hookspecs)
         self._components: dict[str, dict[str, list[Component]]] = {k: {} for k in KINDS}
+        self._recipes: dict[str, list[Recipe]] = {}
 
     def load_module(self, module: ModuleType, *, package: str, version: str = "") -> None:
-        """Register one plugin module's components, recording instead of raising on failure."""
+        """Register one plugin module's components and recipes, recording instead of raising on
+        failure."""
         added: list[Component] = []
+        recipes: list[Recipe] = []
 
         def register(component: Component) -> None:
             if component.kind not in KINDS:
@@ -93,11 +120,20 @@ class Registry:
                 raise ValueError(f"{component.kind} {component.name!r} is registered twice")
             added.append(replace(component, package=package, version=version))
 
+        def register_recipe(recipe: Recipe) -> None:
+            earlier = self._recipes.get(recipe.name, [])
+            if any(r.package == package for r in earlier) or any(r.name == recipe.name
+                                                                 for r in recipes):
+                raise ValueError(f"recipe {recipe.name!r} is registered twice")
+            recipes.append(replace(recipe, package=package, version=version))
+
         try:
             self.hooks.register(module, name=f"{package}:{module.__name__}")
-            for impl in self.hooks.hook.register_components.get_hookimpls():
-                if impl.plugin is module:
-                    impl.function(register=register)
+            for hook, callback in ((self.hooks.hook.register_components, register),
+                                   (self.hooks.hook.register_recipes, register_recipe)):
+                for impl in hook.get_hookimpls():
+                    if impl.plugin is module:
+                        impl.function(register=callback)
         except Exception as exc:  # a broken plugin must not break the others
             if module in self.hooks.get_plugins():
                 self.hooks.unregister(module)
@@ -105,6 +141,8 @@ class Registry:
             return
         for component in added:
             self._components[component.kind].setdefault(component.name, []).append(component)
+        for recipe in recipes:
+            self._recipes.setdefault(recipe.name, []).append(recipe)
         self.plugins.append(PluginRecord(package, version, module.__name__, "ok"))
 
     def _record_failure(self, package: str, version: str, module: str, exc: Exception) -> None:
@@ -119,21 +157,35 @@ class Registry:
 
     def get(self, kind: str, name: str) -> Component:
         """The component `name` (or `package:name`) of `kind`; a clear error when there is none."""
-        package, _, short = name.rpartition(":")
-        candidates = self._components[kind].get(short, [])
-        if package:
-            candidates = [c for c in candidates if c.package == package]
-        if len(candidates) == 1:
-            return candidates[0]
-        if candidates:
-            qualified = ", ".join(c.qualified_name for c in candidates)
-            raise WganKitError(f"{kind} {name!r} is registered by several packages; "
-                               f"use one of: {qualified}")
-        known = sorted(self._components[kind])
-        close = difflib.get_close_matches(short, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise WganKitError(f"unknown {kind} {name!r}{hint}; installed: "
-                           f"{', '.join(known) or 'none'}")
+        return _find(self._components[kind], kind, name)
+
+    def recipes(self) -> list[Recipe]:
+        return [r for same in self._recipes.values() for r in same]
+
+    def recipe(self, name: str) -> Recipe:
+        """The recipe `name` (or `package:name`); a clear error listing them when there is none."""
+        return _find(self._recipes, "recipe", name)
+
+
+Named = TypeVar("Named", Component, Recipe)
+
+
+def _find(by_name: Mapping[str, list[Named]], what: str, name: str) -> Named:
+    """The one entry called `name` (or `package:name`), else an error naming what there is."""
+    package, _, short = name.rpartition(":")
+    candidates = by_name.get(short, [])
+    if package:
+        candidates = [c for c in candidates if c.package == package]
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        qualified = ", ".join(c.qualified_name for c in candidates)
+        raise WganKitError(f"{what} {name!r} is registered by several packages; "
+                           f"use one of: {qualified}")
+    known = sorted(by_name)
+    close = difflib.get_close_matches(short, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise WganKitError(f"unknown {what} {name!r}{hint}; installed: {', '.join(known) or 'none'}")
 
 
 def _entry_points() -> Iterable[metadata.EntryPoint]:

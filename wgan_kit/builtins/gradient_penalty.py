@@ -1,8 +1,10 @@
-"""`gp`: the gradient penalty of WGAN-GP (Gulrajani et al. 2017, Section 4, Equation 3).
+"""`gp` and `gp-one-sided`: the gradient penalties of WGAN-GP (Gulrajani et al. 2017).
 
-λ · E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = ε·x + (1 − ε)·x̃, with one ε ~ U[0, 1] per sample, added to every
-critic loss. The norm is taken per sample over all non-batch axes. A tiny constant inside the square
-root keeps the norm's gradient finite where the critic's gradient vanishes.
+`gp` (Section 4, Equation 3): λ · E[(‖∇D(x̂)‖₂ − 1)²]; `gp-one-sided` (Appendix C):
+λ · E[max(0, ‖∇D(x̂)‖₂ − 1)²], which penalises only norms above 1. Both are taken at
+x̂ = ε·x + (1 − ε)·x̃, with one ε ~ U[0, 1] per sample, and added to every critic loss. The norm is
+taken per sample over all non-batch axes. A tiny constant inside the square root keeps the norm's
+gradient finite where the critic's gradient vanishes.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ class GradientPenaltyOptions(BaseModel):
 class GradientPenalty:
     penalises_input_gradients = True
 
-    def __init__(self, weight: float = 10.0) -> None:
+    def __init__(self, weight: float = 10.0, *, one_sided: bool = False) -> None:
         self.weight = weight
+        self.one_sided = one_sided
 
     def prepare(self, critic: nn.Module) -> nn.Module:
         return critic
@@ -45,14 +48,22 @@ class GradientPenalty:
         (gradient,) = torch.autograd.grad(critic(interpolates).sum(), interpolates,
                                           create_graph=True)
         norm = (gradient.flatten(1).square().sum(dim=1) + 1e-12).sqrt()
-        return Penalty(self.weight * (norm - 1).square().mean(), norm.detach())
+        excess = (norm - 1).clamp(min=0) if self.one_sided else norm - 1
+        return Penalty(self.weight * excess.square().mean(), norm.detach())
 
 
 def build(options: GradientPenaltyOptions) -> GradientPenalty:
     return GradientPenalty(options.weight)
 
 
+def build_one_sided(options: GradientPenaltyOptions) -> GradientPenalty:
+    return GradientPenalty(options.weight, one_sided=True)
+
+
 @hookimpl
 def register_components(register):
     register(Component("constraint", "gp", build, GradientPenaltyOptions,
                        "Gradient penalty λ·E[(‖∇D(x̂)‖₂ − 1)²] on random interpolates (WGAN-GP)."))
+    register(Component("constraint", "gp-one-sided", build_one_sided, GradientPenaltyOptions,
+                       "One-sided gradient penalty λ·E[max(0, ‖∇D(x̂)‖₂ − 1)²] (WGAN-GP "
+                       "Appendix C)."))

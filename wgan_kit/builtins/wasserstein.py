@@ -1,8 +1,11 @@
 """`wgan`: the Wasserstein objective (Arjovsky et al. 2017; WGAN-GP Equation 3).
 
-The critic minimises E[D(G(z))] − E[D(x)], the generator −E[D(G(z))]. Their settings are WGAN-GP's
-Algorithm 1 (Adam α = 1e-4, β = (0, 0.9), n_critic = 5, m = 64); weight clipping brings its own
-optimizer (see the `clip` constraint).
+The critic minimises E[D(G(z))] − E[D(x)], the generator −E[D(G(z))]. The loop logs the critic's
+estimate of W(P_r, P_g) as `wasserstein` = E[D(x)] − E[D(G(z))], the negative of the critic loss
+without its penalty: positive while the critic tells real from generated samples, falling towards 0
+as the generator improves (WGAN-GP Figure 5a plots it). The settings are WGAN-GP's Algorithm 1
+(Adam α = 1e-4, β = (0, 0.9), n_critic = 5, m = 64); weight clipping brings its own optimizer (see
+the `clip` constraint).
 """
 
 from __future__ import annotations
