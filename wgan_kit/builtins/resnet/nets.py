@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..normalization import norm2d
-from ..option_types import CriticNorm
+from ..option_types import CriticNorm, GeneratorNorm
 
 
 def _conv(channels_in: int, channels_out: int, kernel: int, *, he: bool) -> nn.Conv2d:
@@ -63,7 +63,7 @@ class ResNetGenerator(nn.Module):
     conv 3×3, tanh. `net`'s children are the rows of Appendix F's table."""
 
     def __init__(self, latent_dim: int, channels: int, start: int, doublings: int, *,
-                 filters: int, norm: Literal["batch", "none"], plain_blocks: int) -> None:
+                 filters: int, norm: GeneratorNorm, plain_blocks: int) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         rows: OrderedDict[str, nn.Module] = OrderedDict(
