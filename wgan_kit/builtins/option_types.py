@@ -3,3 +3,7 @@
 from typing import Literal
 
 Nonlinearity = Literal["relu", "leaky_relu", "tanh", "softplus"]
+# "gated": sigmoid(a)·tanh(b) on twice the channels (WGAN-GP Figure 2, row 5).
+NonlinearityOrGate = Literal[Nonlinearity, "gated"]
+GeneratorNorm = Literal["batch", "none"]
+CriticNorm = Literal["none", "layer", "batch"]

@@ -2,24 +2,29 @@
 
 The defaults are the paper's toy setup (WGAN-GP Section 3 and its released `gan_toy.py`):
 z ~ N(0, I₂), three hidden ReLU layers of 512 units, He-uniform initialisation. On images and
-sequences the generator's output goes through tanh / a softmax per position and is reshaped to the
-data's shape, as the "4-layer 512-dim ReLU MLP generator" of Figure 2.
+sequences the generator is the "4-layer 512-dim ReLU MLP generator" of Figure 2 (`FCGenerator` in
+the released `gan_64x64.py`): z ~ N(0, I₁₂₈), four hidden layers, its output through tanh (images)
+or a softmax per position (sequences), reshaped to the data's shape.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from wgan_kit import Component, hookimpl
 
-from ..option_types import Nonlinearity
+from ..option_types import CriticNorm, Nonlinearity
+from ..sample_shapes import require_kind
 
 if TYPE_CHECKING:
     from torch import nn
 
     from wgan_kit import SampleSpec
+
+
+KINDS = ("points", "image", "sequence")
 
 
 class GeneratorOptions(BaseModel):
@@ -28,7 +33,9 @@ class GeneratorOptions(BaseModel):
     latent_dim: int | None = Field(None, ge=1, le=1 << 16,
                                    description="Size of z; default 2 for points (toy code), 128 otherwise.")
     hidden: int = Field(512, ge=1, le=1 << 16, description="Units per hidden layer.")
-    depth: int = Field(3, ge=0, le=1000, description="Number of hidden layers.")
+    depth: int | None = Field(None, ge=0, le=1000,
+                              description="Number of hidden layers; default 3 for points (toy "
+                                          "code), 4 otherwise (Figure 2's MLP generator).")
     nonlinearity: Nonlinearity = Field("relu", description="Nonlinearity after each hidden layer.")
 
 
@@ -38,7 +45,7 @@ class CriticOptions(BaseModel):
     hidden: int = Field(512, ge=1, le=1 << 16, description="Units per hidden layer.")
     depth: int = Field(3, ge=0, le=1000, description="Number of hidden layers.")
     nonlinearity: Nonlinearity = Field("relu", description="Nonlinearity after each hidden layer.")
-    norm: Literal["none", "layer", "batch"] = Field(
+    norm: CriticNorm = Field(
         "none", description="Normalization after each hidden linear layer; batch norm is refused "
                             "under a gradient penalty (WGAN-GP Section 4).")
 
@@ -46,13 +53,17 @@ class CriticOptions(BaseModel):
 def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
     from .nets import MLPGenerator
 
-    latent_dim = options.latent_dim or (2 if spec.kind == "points" else 128)
-    return MLPGenerator(latent_dim, spec, options.hidden, options.depth, options.nonlinearity)
+    require_kind(spec, net="mlp", section="gen", kinds=KINDS)
+    points = spec.kind == "points"
+    latent_dim = options.latent_dim or (2 if points else 128)
+    depth = options.depth if options.depth is not None else (3 if points else 4)
+    return MLPGenerator(latent_dim, spec, options.hidden, depth, options.nonlinearity)
 
 
 def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
     from .nets import MLPCritic
 
+    require_kind(spec, net="mlp", section="critic", kinds=KINDS)
     return MLPCritic(spec, options.hidden, options.depth, options.nonlinearity, options.norm)
 
 

@@ -1,0 +1,87 @@
+"""`dcgan`: the DCGAN generator and critic (Radford et al. 2016) and the variants of WGAN-GP
+Figure 2, as in the paper's released code (`gan_64x64.py`: DCGANGenerator, DCGANDiscriminator,
+WGANPaper_CrippledDCGANGenerator, MultiplicativeDCGAN*; `gan_cifar.py`; `gan_mnist.py`).
+
+Generator: z → Linear → (filters·2ⁿ⁻¹)×s₀×s₀ → n transposed 5×5 convolutions of stride 2, each
+doubling the side and halving the channels (batch norm and ReLU between) → tanh. Critic: the mirror
+image, n 5×5 convolutions of stride 2 with LeakyReLU(0.2) → linear → one score per sample; every
+convolution but the first is normalized. Images must be square with side s₀·2ⁿ, 4 ≤ s₀ ≤ 7: 32
+and 64 start at 4×4 as DCGAN, 28 (MNIST) starts at 7×7 (the released MNIST code instead starts at
+4×4 and crops 8×8 to 7×7). Weights are drawn from N(0, 0.02²), as DCGAN's.
+
+Figure 2's variants: `gen.norm=none` with `gen.constant_filters=true` ("no BN and a constant
+number of filters"); `gen.norm=none` and `critic.norm=none` ("no normalization in either");
+`nonlinearity=gated` or `nonlinearity=tanh` in both ("gated multiplicative" / "tanh nonlinearities
+everywhere"). The critic's default `layer` is the paper's replacement for batch norm under WGAN-GP
+(Section 4).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wgan_kit import Component, hookimpl
+
+from ..option_types import CriticNorm, GeneratorNorm, NonlinearityOrGate
+from ..sample_shapes import image_pyramid
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from wgan_kit import SampleSpec
+
+
+class GeneratorOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    latent_dim: int = Field(128, ge=1, le=1 << 16, description="Size of z.")
+    filters: int = Field(64, ge=1, le=1 << 14,
+                         description="Base filter count: channels of the last hidden layer; they "
+                                     "double towards the 4×4 start (DIM in the released code).")
+    constant_filters: bool = Field(False, description="Every hidden layer gets `filters` channels "
+                                                      "(Figure 2, with norm=none).")
+    norm: GeneratorNorm = Field("batch", description="Normalization after the linear layer and "
+                                                     "each hidden transposed convolution.")
+    nonlinearity: NonlinearityOrGate = Field(
+        "relu", description="Hidden nonlinearity; gated = sigmoid(a)·tanh(b) on twice the channels.")
+
+
+class CriticOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filters: int = Field(64, ge=1, le=1 << 14,
+                         description="Base filter count: channels of the first convolution; they "
+                                     "double with each halving of the side.")
+    norm: CriticNorm = Field("layer", description="Normalization after each convolution but the "
+                                                  "first; layer = over C×H×W per sample (the "
+                                                  "paper's choice); batch is refused under gp.")
+    nonlinearity: NonlinearityOrGate = Field(
+        "leaky_relu", description="Hidden nonlinearity (leaky_relu has slope 0.2); gated = "
+                                  "sigmoid(a)·tanh(b) on twice the channels.")
+
+
+def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
+    from .nets import DCGANGenerator
+
+    channels, start, doublings = image_pyramid(spec, net="dcgan", section="gen")
+    return DCGANGenerator(options.latent_dim, channels, start, doublings, filters=options.filters,
+                          constant_filters=options.constant_filters, norm=options.norm,
+                          nonlinearity=options.nonlinearity)
+
+
+def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
+    from .nets import DCGANCritic
+
+    channels, start, doublings = image_pyramid(spec, net="dcgan", section="critic")
+    return DCGANCritic(channels, start, doublings, filters=options.filters, norm=options.norm,
+                       nonlinearity=options.nonlinearity)
+
+
+@hookimpl
+def register_components(register):
+    register(Component("generator", "dcgan", build_generator, GeneratorOptions,
+                       "DCGAN generator: linear, then 5×5 stride-2 transposed convs with BN+ReLU."))
+    register(Component("critic", "dcgan", build_critic, CriticOptions,
+                       "DCGAN critic: 5×5 stride-2 convs with LeakyReLU, layer norm, then linear."))

@@ -1,0 +1,71 @@
+"""The DCGAN generator and critic of the `dcgan` plugin."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..activations import activation, channel_factor
+from ..normalization import norm2d
+from ..option_types import CriticNorm, GeneratorNorm, NonlinearityOrGate
+
+
+def _double_side(channels_in: int, channels_out: int) -> nn.ConvTranspose2d:
+    # 5×5, stride 2, output exactly twice the input side (TensorFlow's "SAME" transposed conv).
+    return nn.ConvTranspose2d(channels_in, channels_out, 5, stride=2, padding=2, output_padding=1)
+
+
+def _halve_side(channels_in: int, channels_out: int) -> nn.Conv2d:
+    return nn.Conv2d(channels_in, channels_out, 5, stride=2, padding=2)
+
+
+def _init_as_dcgan(net: nn.Module) -> None:
+    """Weights N(0, 0.02²) and zero biases (Radford et al. 2016; the released code's stdev 0.02)."""
+    for module in net.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(module.weight, std=0.02)
+            nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim: int, channels: int, start: int, doublings: int, *,
+                 filters: int, constant_filters: bool, norm: GeneratorNorm,
+                 nonlinearity: NonlinearityOrGate) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        # Channels at each side, from the start side up: halving each time the side doubles.
+        widths = [filters if constant_filters else filters * 2 ** (doublings - 1 - i)
+                  for i in range(doublings)]
+        factor = channel_factor(nonlinearity)
+        layers: list[nn.Module] = [
+            nn.Linear(latent_dim, factor * widths[0] * start * start),
+            nn.Unflatten(1, (factor * widths[0], start, start)),
+            norm2d(norm, factor * widths[0]), activation(nonlinearity)]
+        for width_in, width_out in zip(widths, widths[1:]):
+            layers += [_double_side(width_in, factor * width_out), norm2d(norm, factor * width_out),
+                       activation(nonlinearity)]
+        layers += [_double_side(widths[-1], channels), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        _init_as_dcgan(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class DCGANCritic(nn.Module):
+    def __init__(self, channels: int, start: int, doublings: int, *, filters: int,
+                 norm: CriticNorm, nonlinearity: NonlinearityOrGate) -> None:
+        super().__init__()
+        widths = [filters * 2**i for i in range(doublings)]
+        factor = channel_factor(nonlinearity)
+        layers: list[nn.Module] = [_halve_side(channels, factor * widths[0]),
+                                   activation(nonlinearity)]
+        for width_in, width_out in zip(widths, widths[1:]):
+            layers += [_halve_side(width_in, factor * width_out), norm2d(norm, factor * width_out),
+                       activation(nonlinearity)]
+        layers += [nn.Flatten(), nn.Linear(widths[-1] * start * start, 1)]
+        self.net = nn.Sequential(*layers)
+        _init_as_dcgan(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
