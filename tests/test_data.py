@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -157,3 +158,61 @@ def test_a_short_wgan_gp_run_on_mnist(registry, tmp_path):
     assert trainer.batches_drawn == 2 * 5  # n_critic real batches per generator step
     assert (tmp_path / "run" / "samples" / "step-00000002.png").read_bytes()[:4] == b"\x89PNG"
     assert trainer.sample(3).shape == (3, 1, 28, 28)
+
+
+# tensors ---------------------------------------------------------------------------------------
+
+def save_tensors(path, metadata=None, **tensors):
+    import safetensors.torch
+
+    safetensors.torch.save_file(tensors, str(path), metadata=metadata)
+    return str(path)
+
+
+def test_tensors_of_each_rank_have_their_kind(registry, tmp_path):
+    ids = torch.arange(200, dtype=torch.float32)  # every sample distinct, so overlap shows
+    points = save_tensors(tmp_path / "p.safetensors", x=torch.stack([ids, -ids], 1),
+                          y=torch.arange(200) % 3)
+    source = make(registry, "tensors", path=points)
+    assert source.spec == wgan_kit.SampleSpec((2,), "points", (-199.0, 199.0), 3)
+    assert (source.train_size, source.held_out_size) == (180, 20)
+    check_stream_contract(source, batch_size=40, epoch=4)
+
+    onehot = torch.nn.functional.one_hot(torch.arange(200 * 4).view(200, 4) % 3, 3).float()
+    sequences = save_tensors(tmp_path / "s.safetensors", {"vocabulary": '["a", "b", "c"]'}, x=onehot)
+    source = make(registry, "tensors", path=sequences)
+    assert source.spec.kind == "sequence" and source.spec.shape == (4, 3)
+    assert source.decode(onehot[:2]) == ["abca", "bcab"]
+
+    pixels = torch.randint(0, 256, (50, 3, 4, 4), dtype=torch.uint8)
+    source = make(registry, "tensors", path=save_tensors(tmp_path / "i.safetensors", x=pixels))
+    assert source.spec.kind == "image" and source.spec.value_range == (-1.0, 1.0)
+    batch = first(source, 1, batch_size=10)[0]
+    assert batch.min() >= -1 and batch.max() <= 1
+    assert source.decode(batch).shape == (10, 4, 4, 3)
+
+    as_points = make(registry, "tensors", path=str(tmp_path / "s.safetensors"), kind="points")
+    assert as_points.spec.kind == "points"
+
+
+@pytest.mark.parametrize("tensors, message", [
+    ({"z": torch.zeros(4, 2)}, "has no tensor 'x' (it has: z)"),
+    ({"x": torch.zeros(4)}, "x has shape (4,); expected N ≥ 2 samples"),
+    ({"x": torch.zeros(4, 2), "y": torch.zeros(3, dtype=torch.long)}, "y (torch.int64, shape (3,))"),
+    ({"x": torch.full((4, 1, 2, 2), 3.0)}, "values in [3, 3]; scale them to [-1, 1]"),
+    ({"x": torch.zeros(4, 2, dtype=torch.int32)}, "x is torch.int32; expected floats"),
+])
+def test_bad_tensor_files_are_clear_errors(registry, tmp_path, tensors, message):
+    path = save_tensors(tmp_path / "bad.safetensors", **tensors)
+    with pytest.raises(WganKitError, match=re.escape(message)):
+        make(registry, "tensors", path=path)
+
+
+def test_missing_and_unreadable_tensor_files_are_clear_errors(registry, tmp_path):
+    with pytest.raises(WganKitError, match="data.path: give the safetensors file"):
+        make(registry, "tensors")
+    with pytest.raises(WganKitError, match="no such file"):
+        make(registry, "tensors", path=str(tmp_path / "nope.safetensors"))
+    (tmp_path / "junk.safetensors").write_bytes(b"not a tensor file at all")
+    with pytest.raises(WganKitError, match="is not a safetensors file"):
+        make(registry, "tensors", path=str(tmp_path / "junk.safetensors"))
