@@ -49,8 +49,12 @@ def check_stream_contract(source, *, batch_size: int, epoch: int) -> None:
 
 # mnist and digits ------------------------------------------------------------------------------
 
-def test_mnist_5k_is_real_digits_in_signed_unit_range(registry):
-    mnist = make(registry, "mnist")
+@pytest.fixture(scope="module")
+def mnist(registry):
+    return make(registry, "mnist")
+
+
+def test_mnist_5k_is_real_digits_in_signed_unit_range(mnist):
     assert mnist.spec == wgan_kit.SampleSpec((1, 28, 28), "image", (-1.0, 1.0), 10)
     assert (mnist.train_size, mnist.held_out_size) == (4500, 500)
     assert sum(mnist.class_counts()) == 4500 and min(mnist.class_counts()) > 400
@@ -62,12 +66,11 @@ def test_mnist_5k_is_real_digits_in_signed_unit_range(registry):
     assert torch.equal(torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1, batch)
 
 
-def test_mnist_stream_contract(registry):
-    check_stream_contract(make(registry, "mnist"), batch_size=500, epoch=9)
+def test_mnist_stream_contract(mnist):
+    check_stream_contract(mnist, batch_size=1000, epoch=4)
 
 
-def test_mnist_labels_follow_their_images(registry):
-    mnist = make(registry, "mnist")
+def test_mnist_labels_follow_their_images(mnist):
     images, labels = next(mnist.labelled_batches(32, seed=1, device=CPU))
     assert images.equal(first(mnist, 1, batch_size=32, seed=1)[0])
     assert labels.shape == (32,) and labels.dtype == torch.int64 and 0 <= labels.min() <= labels.max() <= 9
@@ -78,8 +81,8 @@ def test_mnist_labels_follow_their_images(registry):
 
 
 @pytest.mark.parametrize("fit", ["pad", "resize"])
-def test_mnist_at_32_pixels(registry, fit):
-    small, large = make(registry, "mnist"), make(registry, "mnist", size=32, fit=fit)
+def test_mnist_at_32_pixels(registry, mnist, fit):
+    small, large = mnist, make(registry, "mnist", size=32, fit=fit)
     assert large.spec.shape == (1, 32, 32)
     a, b = small.held_out(4, device=CPU), large.held_out(4, device=CPU)
     if fit == "pad":
@@ -216,3 +219,95 @@ def test_missing_and_unreadable_tensor_files_are_clear_errors(registry, tmp_path
     (tmp_path / "junk.safetensors").write_bytes(b"not a tensor file at all")
     with pytest.raises(WganKitError, match="is not a safetensors file"):
         make(registry, "tensors", path=str(tmp_path / "junk.safetensors"))
+
+
+# images ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """Ten good images of mixed formats, modes and sizes in two class folders, plus a corrupt
+    PNG, a truncated PNG and a text file."""
+    from PIL import Image
+
+    root = tmp_path / "pictures"
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        folder = root / ("cats" if i < 6 else "dogs") / ("nested" if i == 3 else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, (12 + i, 20, 3), dtype=np.uint8)  # every image distinct
+        image = Image.fromarray(pixels)
+        suffix, image = [(".png", image), (".jpg", image), (".webp", image),
+                         (".png", image.convert("RGBA")), (".png", image.convert("L"))][i % 5]
+        image.save(folder / f"image{i}{suffix}")
+    good = (root / "cats" / "image0.png").read_bytes()
+    (root / "cats" / "broken.png").write_bytes(b"\x89PNG not really")
+    (root / "dogs" / "truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_images_are_resized_cropped_and_labelled(registry, image_folder):
+    with pytest.warns(UserWarning, match=r"2 of 12 image files cannot be read: "
+                                         r"cats/broken.png, dogs/truncated.png"):
+        source = make(registry, "images", path=str(image_folder), size=8, labels=True, workers=0)
+    assert source.spec == wgan_kit.SampleSpec((3, 8, 8), "image", (-1.0, 1.0), 2)
+    assert source.train_size + source.held_out_size == 10 and source.held_out_size == 1
+    assert source.class_counts() in ([5, 4], [6, 3])  # 6 cats and 4 dogs, one held out
+    images, labels = next(source.labelled_batches(4, seed=0, device=CPU))
+    assert images.shape == (4, 3, 8, 8) and -1 <= images.min() < images.max() <= 1
+    assert set(labels.tolist()) <= {0, 1}
+    assert source.decode(images).shape == (4, 8, 8, 3)
+
+
+def test_images_stream_contract_with_workers(registry, image_folder):
+    with pytest.warns(UserWarning):
+        streamed = make(registry, "images", path=str(image_folder), size=6, hflip=True,
+                        workers=2)
+    check_stream_contract(streamed, batch_size=3, epoch=3)
+
+
+def test_cached_images_give_the_same_batches_as_decoded_ones(registry, image_folder):
+    with pytest.warns(UserWarning):
+        streamed = make(registry, "images", path=str(image_folder), size=6, hflip=True, workers=0)
+        cached = make(registry, "images", path=str(image_folder), size=6, hflip=True, cache=True)
+    for a, b in zip(first(streamed, 4, batch_size=3), first(cached, 4, batch_size=3)):
+        assert a.equal(b)
+    assert streamed.held_out(5, device=CPU).equal(cached.held_out(5, device=CPU))
+
+
+def test_grayscale_images_and_a_list_file(registry, image_folder, tmp_path):
+    listing = image_folder / "list.txt"
+    listing.write_text("# two of the cats\ncats/image0.png\n\ncats/image1.jpg\n")
+    source = make(registry, "images", path=str(listing), size=5, channels=1, workers=0)
+    assert source.spec.shape == (1, 5, 5) and source.train_size + source.held_out_size == 2
+    assert source.decode(source.held_out(1, device=CPU)).shape == (1, 5, 5, 1)
+
+
+def test_unreadable_images_stop_a_strict_run(registry, image_folder):
+    with pytest.raises(WganKitError, match="2 of 12 image files cannot be read"):
+        make(registry, "images", path=str(image_folder), strict=True)
+
+
+def test_image_paths_that_cannot_train_are_clear_errors(registry, tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text("hello")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "a.png").write_bytes(b"nope")
+    (tmp_path / "flat").mkdir()
+    from PIL import Image
+
+    for i in range(2):
+        Image.new("RGB", (4, 4), (i, 0, 0)).save(tmp_path / "flat" / f"{i}.png")
+    cases = [
+        ({}, "data.path: give a folder of images or a list file"),
+        ({"path": str(tmp_path / "nope")}, "no such file or folder"),
+        ({"path": str(tmp_path / "empty")}, "is an empty folder"),
+        ({"path": str(tmp_path / "texts")}, "holds no PNG/JPEG/WebP images (only 1 other file(s), e.g. a.txt)"),
+        ({"path": str(tmp_path / "broken")}, "1 of 1 image files cannot be read: a.png; no readable image is left"),
+        ({"path": str(tmp_path / "flat"), "labels": True}, "is not in a sub-folder of"),
+        ({"path": str(tmp_path / "flat" / "0.png")}, "is one image; give the folder"),
+    ]
+    for options, message in cases:
+        with pytest.raises(WganKitError, match=re.escape(message)):
+            make(registry, "images", **options)
