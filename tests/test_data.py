@@ -133,7 +133,7 @@ def test_a_missing_package_is_a_clear_error():
 
 
 def test_the_restricted_unpickler_loads_arrays_and_refuses_anything_else(tmp_path):
-    from wgan_kit.builtins.digits.sources import NumpyArraysOnly
+    from wgan_kit.builtins.safe_pickle import NumpyArraysOnly
 
     arrays = ((np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2])),)
     loaded = NumpyArraysOnly(_as_file(pickle.dumps(arrays, protocol=2))).load()
@@ -362,3 +362,71 @@ def test_text_input_errors(registry, tmp_path):
     (tmp_path / "one.txt").write_text("just one line\n\n")
     with pytest.raises(WganKitError, match="has 1 non-blank line"):
         make(registry, "text", path=str(tmp_path / "one.txt"))
+
+
+# cifar10 ---------------------------------------------------------------------------------------
+
+def write_cifar_binary(folder, per_batch: int = 6):
+    """Tiny files in the official binary layout: per record a label byte, then the R, G, B
+    planes. Image k of the whole set has red = k, green = 100, blue = its label."""
+    folder.mkdir()
+    k = 0
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        records = []
+        for _ in range(per_batch):
+            label = k % 10
+            planes = np.concatenate([np.full(1024, k), np.full(1024, 100), np.full(1024, label)])
+            records.append(np.concatenate([[label], planes]).astype(np.uint8))
+            k += 1
+        np.concatenate(records).tofile(folder / f"{name}.bin")
+    return str(folder)
+
+
+def test_cifar10_reads_the_official_binary_layout(registry, tmp_path):
+    path = write_cifar_binary(tmp_path / "cifar-10-batches-bin")
+    cifar = make(registry, "cifar10", path=path)
+    assert cifar.spec == wgan_kit.SampleSpec((3, 32, 32), "image", (-1.0, 1.0), 10)
+    assert (cifar.train_size, cifar.held_out_size) == (30, 6)  # test_batch is held out
+    assert sum(cifar.class_counts()) == 30
+    images, labels = next(cifar.labelled_batches(5, seed=0, device=CPU))
+    pixels = torch.from_numpy(cifar.decode(images)).permute(0, 3, 1, 2).long()
+    assert (pixels[:, 1] == 100).all() and (pixels[:, 2, 0, 0] == labels).all()
+    assert (pixels[:, 0, 0, 0] % 10 == labels).all()  # the label travels with its image
+    check_stream_contract(cifar, batch_size=10, epoch=3)
+    held_out = cifar.decode(cifar.held_out(10, device=CPU))[:, 0, 0, 0]
+    assert sorted(held_out.tolist()) == list(range(30, 36))
+
+
+def test_cifar10_dequantization_noise(registry, tmp_path):
+    path = write_cifar_binary(tmp_path / "bin")
+    plain, noisy = make(registry, "cifar10", path=path), make(registry, "cifar10", path=path,
+                                                                 dequantize=True)
+    a, b = first(plain, 1, batch_size=10)[0], first(noisy, 1, batch_size=10)[0]
+    noise = b - a
+    assert noise.min() >= 0 and noise.max() < 1 / 128 and noise.std() > 1e-3
+    assert first(noisy, 1, batch_size=10)[0].equal(b)  # the noise repeats from the seed too
+
+
+def test_cifar10_errors_say_where_to_get_the_files(registry, tmp_path):
+    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial" / "data_batch_1.bin").write_bytes(b"\0" * 3073)
+    (tmp_path / "odd").mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (tmp_path / "odd" / f"{name}.bin").write_bytes(b"\0" * 100)
+    for options, message in [({}, "give the folder of the CIFAR-10 files"),
+                             ({"path": str(tmp_path / "nope")}, "no such folder"),
+                             ({"path": str(tmp_path / "partial")}, "lacks data_batch_2.bin"),
+                             ({"path": str(tmp_path / "odd")}, "not a multiple of 3073 bytes")]:
+        with pytest.raises(WganKitError, match=re.escape(message) + ".*cifar-10-binary.tar.gz"):
+            make(registry, "cifar10", **options)
+
+
+def test_cifar10_python_version_loads_through_the_restricted_unpickler(registry, tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for i, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+        table = {b"data": np.full((2, 3072), i, dtype=np.uint8), b"labels": [i, 9 - i]}
+        (folder / name).write_bytes(pickle.dumps(table, protocol=2))
+    cifar = make(registry, "cifar10", path=str(folder))
+    assert (cifar.train_size, cifar.held_out_size) == (10, 2)
+    assert cifar.held_out_labels.tolist() == [5, 4]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import pickle
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,7 @@ from torch.nn import functional
 
 from ..image_sets import ImageSet
 from ..package_data import package_file
+from ..safe_pickle import NumpyArraysOnly
 from ..streams import split_indices
 from . import DIGITS_INSTALL, MNIST_5K_INSTALL, MNIST_FULL_INSTALL
 
@@ -28,23 +28,6 @@ def read_pixel_csv(path: Any, side: int, levels: int) -> tuple[torch.Tensor, tor
     pixels = np.rint(table[:, :-1] * (255 / levels)).astype(np.uint8)
     return (torch.from_numpy(pixels).view(-1, 1, side, side),
             torch.from_numpy(table[:, -1].copy()))
-
-
-class NumpyArraysOnly(pickle.Unpickler):
-    """Unpickles NumPy arrays (and tuples of them) and nothing else: a pickle naming any other
-    callable is refused instead of run. (`_codecs.encode` turns text into bytes: protocol-2
-    pickles written by Python 3 store raw array bytes that way.)"""
-
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only NumPy arrays "
-                                         "are allowed")
-        if name == "_reconstruct":
-            return np.empty(0).__reduce__()[0]  # numpy's own _reconstruct, whatever its module
-        return super().find_class(module, name) if module == "_codecs" else getattr(np, name)
 
 
 def read_mnist_full() -> tuple[torch.Tensor, torch.Tensor, int]:
