@@ -430,3 +430,38 @@ def test_cifar10_python_version_loads_through_the_restricted_unpickler(registry,
     cifar = make(registry, "cifar10", path=str(folder))
     assert (cifar.train_size, cifar.held_out_size) == (10, 2)
     assert cifar.held_out_labels.tolist() == [5, 4]
+
+
+# wgan-kit data show ----------------------------------------------------------------------------
+
+def test_data_show_draws_real_samples_and_prints_the_figures(tmp_path):
+    from typer.testing import CliRunner
+
+    from wgan_kit.cli import app
+
+    out = tmp_path / "real.png"
+    result = CliRunner().invoke(app, ["data", "show", "digits", "--n", "16", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "size     1,618 training, 179 held out" in result.output
+    assert "shape    (1, 8, 8), kind image" in result.output
+    assert "values   -1 … 1 in these samples" in result.output
+    assert "classes  0: 161, 1: 165" in result.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    points = CliRunner().invoke(app, ["data", "show", "8gaussians", "--out", str(tmp_path / "p.png")])
+    assert points.exit_code == 0 and "sampled afresh" in points.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["images", "--set", "data.path=/nonexistent"], "error: data.path: /nonexistent: no such file or folder"),
+    (["mnist", "--set", "data.size=30"], "error: data.size: input should be 28 or 32"),
+    (["mnist", "--set", "run.steps=3"], "error: --set: data show takes only data.* settings"),
+    (["nope"], "error: data.name: unknown data 'nope'"),
+    (["mnist", "--out", "real.jpg"], "use .png"),
+])
+def test_data_show_reports_bad_input(args, message):
+    from typer.testing import CliRunner
+
+    from wgan_kit.cli import app
+
+    result = CliRunner().invoke(app, ["data", "show", *args])
+    assert result.exit_code == 2 and message in result.output, result.output

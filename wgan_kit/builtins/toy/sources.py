@@ -70,6 +70,7 @@ class TwentyFiveGaussians:
         points = points[torch.randperm(100_000, generator=generator)] / 2.828
         n_held_out = int(len(points) * held_out)
         self.train_points, self.held_out_points = points[n_held_out:], points[:n_held_out]
+        self.train_size, self.held_out_size = len(self.train_points), n_held_out
 
     def batches(self, batch_size: int, *, seed: int, device: torch.device,
                 skip: int = 0) -> Iterator[torch.Tensor]:
