@@ -261,7 +261,8 @@ def data_show(
         if set(layer) - {"data"}:
             raise WganKitError(f"--set: data show takes only data.* settings, got "
                                f"{', '.join(sorted(set(layer) - {'data'}))}")
-        part = resolve([{"data": {**layer.get("data", {}), "name": name}}], _registry()).parts["data"]
+        chosen = {"data": {**layer.get("data", {}), "name": name}}
+        part = resolve([chosen], _registry()).parts["data"]
         import torch
 
         from .pictures import save_picture

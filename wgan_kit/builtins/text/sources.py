@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,12 +105,14 @@ def load_text(options: TextOptions) -> LineSet:
     if options.path is not None:
         raw, origin = file_lines(options.path), options.path
     else:
-        raw, origin = {"shakespeare": shakespeare_lines, "kjv": kjv_lines}[options.corpus](), options.corpus
+        read = {"shakespeare": shakespeare_lines, "kjv": kjv_lines}[options.corpus]
+        raw, origin = read(), options.corpus
     lines = [line.strip() for line in raw if line.strip()]
     if len(lines) < 2:
         raise WganKitError(f"data.path: {origin} has {len(lines)} non-blank line(s); at least 2 "
                            "are needed (one to train on, one held out)")
     vocabulary = Vocabulary.of(lines, options.vocab_size)
     dtype = torch.uint8 if len(vocabulary) <= 256 else torch.int32
-    symbols = torch.tensor([vocabulary.encode(line, options.seq_len) for line in lines], dtype=dtype)
+    symbols = torch.tensor([vocabulary.encode(line, options.seq_len) for line in lines],
+                           dtype=dtype)
     return LineSet(symbols, split_indices(len(lines), options.held_out)[1], vocabulary)
