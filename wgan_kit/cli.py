@@ -33,6 +33,8 @@ app.add_typer(plugins_app, name="plugins")
 recipes_app = typer.Typer(help="List the recipes (published settings as presets) and show one.",
                           no_args_is_help=True)
 app.add_typer(recipes_app, name="recipes")
+data_app = typer.Typer(help="Look at a data source before training on it.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 stdout = Console(markup=False)  # summaries hold formulas such as E[max(0, ‖∇D‖ − 1)²]
 
 
@@ -303,6 +305,62 @@ def recipes_show(
 def _describe_recipe(recipe: Recipe) -> dict[str, Any]:
     return {"name": recipe.name, "package": recipe.package, "summary": recipe.summary,
             "source": recipe.source, "settings": dict(recipe.settings)}
+
+
+@data_app.command("show", epilog="""**Examples**
+
+`wgan-kit data show mnist`  —  64 training digits in real.png, and the set's figures
+
+`wgan-kit data show images --set data.path=~/faces --set data.size=64 --out faces.png`
+""")
+def data_show(
+    name: Annotated[str, typer.Argument(help="A data source, e.g. mnist or images.")],
+    n: Annotated[int, typer.Option(min=1, max=100_000, help="How many samples to show.")] = 64,
+    out: Annotated[Path, typer.Option(help="The picture to write (.png).")] = Path("real.png"),
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="data.key=value, repeatable; e.g. --set data.size=32.")] = None,
+    seed: Annotated[int, typer.Option(help="Which training batch to show.")] = 0,
+) -> None:
+    """Save a picture of real training samples and print the set's size, sample shape, value
+    range and class counts: the first thing to check about a data set."""
+    from .config import parse_assignments, resolve
+
+    try:
+        if out.suffix != ".png":
+            raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; use .png")
+        layer = parse_assignments(set_ or [])
+        if set(layer) - {"data"}:
+            raise WganKitError(f"--set: data show takes only data.* settings, got "
+                               f"{', '.join(sorted(set(layer) - {'data'}))}")
+        chosen = {"data": {**layer.get("data", {}), "name": name}}
+        part = resolve([chosen], _registry()).parts["data"]
+        import torch
+
+        from .pictures import save_picture
+
+        source = part.component.factory(part.options)
+        n = min(n, getattr(source, "train_size", n))
+        batch = next(source.batches(n, seed=seed, device=torch.device("cpu")))
+        shown = source.decode(batch)
+        kind = source.spec.kind
+        if kind == "points":  # drawn as the real points of a run's pictures
+            save_picture(kind, shown[:0], out, real=shown, title=f"{name}: {n} real samples")
+        elif not save_picture(kind, shown, out, title=f"{name}: {n} real samples"):
+            raise WganKitError(f"--out {out}: no picture for samples of kind {kind!r}")
+    except WganKitError as exc:
+        raise _fail(exc.problems) from None
+    sizes = (f"{source.train_size:,} training, {source.held_out_size:,} held out"
+             if hasattr(source, "train_size") else "sampled afresh for every batch")
+    print(f"data     {name} ({part.component.package} {part.component.version})")
+    print(f"size     {sizes}")
+    print(f"shape    {source.spec.shape}, kind {kind}")
+    declared = source.spec.value_range
+    print(f"values   {batch.min().item():.4g} … {batch.max().item():.4g} in these samples"
+          + (f"; declared {declared[0]:g} … {declared[1]:g}" if declared else ""))
+    counts = source.class_counts() if hasattr(source, "class_counts") else None
+    if counts:
+        print("classes  " + ", ".join(f"{label}: {count:,}" for label, count in enumerate(counts)))
+    print(f"picture  {out}")
 
 
 def main() -> None:

