@@ -110,12 +110,13 @@ def run(
             layers.append({s: {"name": v} for s, v in named.items() if v is not None})
             layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
             layers.append(parse_assignments(set_ or []))
-            resolved = resolve_layers(layers, _registry())
+            registry = _registry()
+            resolved = resolve_layers(layers, registry)
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
                                          f"{resolved.name_of('constraint')}")
             RunFolder.check(out, overwrite=overwrite)
-            trainer = build(resolved)
+            trainer = build(resolved, hooks=registry.hooks.hook)
         from .progress import BarProgress, LineProgress
 
         progress = LineProgress() if quiet or not sys.stderr.isatty() else BarProgress()

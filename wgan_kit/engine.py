@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import nn
@@ -24,6 +24,9 @@ from .errors import WganKitError
 from .pictures import save_picture
 from .protocols import DataSource, LipschitzConstraint, Objective
 from .run_folder import RunFolder
+
+if TYPE_CHECKING:
+    from pluggy import HookRelay
 
 
 class Progress(Protocol):
@@ -54,7 +57,8 @@ def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings) -> torc
 class Trainer:
     """A composed run: the parts, their optimizers, and where training has got to."""
 
-    def __init__(self, parts: Parts, config: RunConfig, device: torch.device) -> None:
+    def __init__(self, parts: Parts, config: RunConfig, device: torch.device,
+                 hooks: HookRelay | None = None) -> None:
         self.parts = parts
         self.config = config
         self.run = config.run
@@ -64,6 +68,7 @@ class Trainer:
         self.step = 0  # generator steps done
         self.batches_drawn = 0  # real batches consumed, so a resumed run continues the stream
         self.folder: RunFolder | None = None
+        self.hooks = hooks  # the plugins' lifecycle hooks (wgan_kit.hookspecs), if any
         self.random_state = randomness.capture()  # this run's own streams of z, ε and data noise
         # Pictures use the same latent points throughout, so that they show progress, not noise.
         fixed = torch.Generator().manual_seed(self.run.seed)
@@ -105,9 +110,11 @@ class Trainer:
                                                device=self.device, skip=self.batches_drawn)
         if progress:
             progress.start(self.step, self.run.steps)
+        self._notify("run_started")
         with randomness.installed(self.random_state) as final_state:
             logged = self._loop(real_batches, progress)
         self.random_state = final_state[0]
+        self._notify("run_finished", metrics=logged)
         if progress and self.folder:
             progress.note(f"run folder: {self.folder.path}")
         return logged
@@ -163,6 +170,7 @@ class Trainer:
                 logged = metrics
                 if self.folder:
                     self.folder.append_metrics(metrics)
+                self._notify("step_logged", metrics=metrics)
             if progress:
                 progress.advance(self.step, metrics)
             if self.folder and (self.step % run.checkpoint_every == 0 or last):
@@ -180,7 +188,10 @@ class Trainer:
         real = data.decode(data.held_out(len(latent), device=self.device))
         drawn = save_picture(data.spec.kind, generated, path, real=real,
                              title=f"step {self.step}")
-        return path if drawn else None
+        if not drawn:
+            return None
+        self._notify("samples_saved", path=path)
+        return path
 
     def state(self, random_state: randomness.RandomState | None = None
               ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -214,7 +225,19 @@ class Trainer:
         path = self.folder.checkpoint_path(self.step)
         checkpoint.save(path, *self.state(random_state))
         self.folder.prune_checkpoints(self.run.keep_checkpoints)
+        self._notify("checkpoint_saved", path=path)
         return path
+
+    def _notify(self, hook: str, **arguments: Any) -> None:
+        """Call a lifecycle hook of every plugin, on random streams of its own: whatever a hook
+        draws, the run's streams (and so its results) stay as they were."""
+        if self.hooks is None:
+            return
+        streams = randomness.capture()
+        try:
+            getattr(self.hooks, hook)(trainer=self, **arguments)
+        finally:
+            randomness.restore(streams)
 
 
 class RunningMeans:

@@ -95,6 +95,7 @@ class Registry:
 
         try:
             self.hooks.register(module, name=f"{package}:{module.__name__}")
+            self.hooks.check_pending()  # a misspelt hook name is a load error, not silence
             for impl in self.hooks.hook.register_components.get_hookimpls():
                 if impl.plugin is module:
                     impl.function(register=register)
