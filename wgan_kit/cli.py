@@ -35,10 +35,18 @@ def _fail(problems: list[str]) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _registry():
-    from .registry import load_registry
+def _registry(plugin_files: list[Path] | None = None):
+    """The installed plugins, and the `--plugin` files, whose load errors are the user's."""
+    from .registry import LOCAL_PACKAGE, import_plugin_file, load_registry, register
 
-    return load_registry()
+    for path in plugin_files or []:
+        register(import_plugin_file(path))
+    registry = load_registry()
+    failed = [f"--plugin {p.module}: {p.error}" for p in registry.plugins
+              if p.package == LOCAL_PACKAGE and p.status != "ok"]
+    if failed:
+        raise WganKitError(failed)
+    return registry
 
 
 @app.command(epilog="""**Examples**
@@ -76,6 +84,9 @@ def run(
         help="Continue the run in this folder from its last checkpoint.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run in --out.")] = False,
     quiet: Annotated[bool, typer.Option(help="Plain log lines instead of a live bar.")] = False,
+    plugin: Annotated[Optional[list[Path]], typer.Option(
+        help="A Python file to load as a plugin for this run (repeatable), e.g. one that "
+             "registers an objective.")] = None,
 ) -> None:
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
@@ -101,7 +112,8 @@ def run(
                                    f"{', '.join(given)} (only --steps and --device may change)")
             from .composition import resume as resume_run
 
-            trainer = resume_run(resume, steps=steps, device=device)
+            trainer = resume_run(resume, steps=steps, device=device,
+                                 registry=_registry(plugin))
         else:
             from .composition import build, resolve_layers
             from .config import load_toml
@@ -110,7 +122,7 @@ def run(
             layers.append({s: {"name": v} for s, v in named.items() if v is not None})
             layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
             layers.append(parse_assignments(set_ or []))
-            registry = _registry()
+            registry = _registry(plugin)
             resolved = resolve_layers(layers, registry)
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
