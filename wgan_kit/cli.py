@@ -247,6 +247,26 @@ def plugins_show(
                                                     for k, v in entry["suggests"].items()))
 
 
+@plugins_app.command("new", epilog="**Example**\n\n`wgan-kit plugins new hinge --kind objective "
+                                    "&& pip install -e './wgan-kit-hinge[dev]' && pytest wgan-kit-hinge`")
+def plugins_new(
+    name: Annotated[str, typer.Argument(help="The plugin's name, e.g. hinge: the package is "
+                                             "wgan-kit-NAME, the module wgan_kit_NAME.")],
+    kind: Annotated[str, typer.Option(help="constraint, net (a generator and a critic), "
+                                           "objective or data.")],
+    dir_: Annotated[Path, typer.Option("--dir", help="Where to write the package.")] = Path("."),
+) -> None:
+    """Write a ready plugin package: pyproject with the entry point, options model, factory,
+    torch code and a test using the conformance kit. It installs and passes its test as is."""
+    from .scaffold import new_plugin
+
+    try:
+        root = new_plugin(name, kind, dir_)
+    except WganKitError as exc:
+        raise _fail(exc.problems) from None
+    print(f"wrote {root}\nnext: pip install -e '{root}[dev]' && pytest {root}", file=sys.stderr)
+
+
 def main() -> None:
     app()
 
