@@ -147,5 +147,6 @@ def test_every_hook_is_documented_and_tested():
         p.read_text() for p in (ROOT / "tests").glob("test_*.py"))))
     undocumented = [h for h in hooks if f"### `{h}" not in contributing]
     untested = [h for h in hooks if f"test_{h}" not in tests]
-    assert not undocumented, f"hooks without a '### `name`' heading in CONTRIBUTING.md: {undocumented}"
+    assert not undocumented, f"hooks without a '### `name`' heading in CONTRIBUTING.md: " \
+                             f"{undocumented}"
     assert not untested, f"hooks without a test named test_<hook>...: {untested}"

@@ -24,7 +24,8 @@ def test_every_kind_of_plugin_package_passes_its_own_test(tmp_path):
         assert result.exit_code == 0, result.output
         project = tomllib.loads((tmp_path / f"wgan-kit-my-{kind}" / "pyproject.toml").read_text())
         assert project["project"]["name"] == f"wgan-kit-my-{kind}"
-        assert project["project"]["entry-points"]["wgan_kit"] == {f"my-{kind}": f"wgan_kit_my_{kind}"}
+        entry_points = project["project"]["entry-points"]["wgan_kit"]
+        assert entry_points == {f"my-{kind}": f"wgan_kit_my_{kind}"}
     packages = sorted(tmp_path.iterdir())
     path = [str(p / "src") for p in packages] + [os.environ.get("PYTHONPATH", "")]
     done = subprocess.run(

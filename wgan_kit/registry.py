@@ -171,7 +171,8 @@ def _check_plugin_api(module: ModuleType) -> None:
     if not all(_COMPARISONS[c[1]](PLUGIN_API, int(c[2])) for c in clauses if c):
         raise IncompatiblePlugin(f"written for wgan-kit plugin API {needed}, but this wgan-kit "
                                  f"has plugin API {PLUGIN_API}; install a wgan-kit whose plugin "
-                                 f"API is {needed}, or a release of the plugin for API {PLUGIN_API}")
+                                 f"API is {needed}, or a release of the plugin for API "
+                                 f"{PLUGIN_API}")
 
 
 def register(plugin: Component | ModuleType) -> None:

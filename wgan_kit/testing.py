@@ -28,8 +28,15 @@ from torch import nn
 
 from .config import SECTIONS, RunSettings
 from .errors import WganKitError
-from .protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective, Penalty
-from .protocols import SampleSpec
+from .protocols import (
+    Critic,
+    DataSource,
+    Generator,
+    LipschitzConstraint,
+    Objective,
+    Penalty,
+    SampleSpec,
+)
 from .registry import Component, Registry, load_registry
 
 N = 4  # samples per tiny batch
@@ -43,7 +50,8 @@ TINY_SPECS = (
 
 def _require(condition: Any, who: str, guarantee: str, got: str = "") -> None:
     if not condition:
-        raise AssertionError(f"{who} breaks a guarantee: {guarantee}" + (f"; got {got}" if got else ""))
+        raise AssertionError(f"{who} breaks a guarantee: {guarantee}"
+                             + (f"; got {got}" if got else ""))
 
 
 def _resolve(component: Component | str, kind: str, registry: Registry | None) -> Component:
@@ -237,7 +245,8 @@ REFERENCE_CRITICS = ((SampleSpec((2,), "points"), ReferenceMLPCritic),
 
 
 def check_constraint(component: Component | str, *, options: Mapping[str, Any] | None = None,
-                     critic: Component | str | None = None, specs: Iterable[SampleSpec] = TINY_SPECS,
+                     critic: Component | str | None = None,
+                     specs: Iterable[SampleSpec] = TINY_SPECS,
                      registry: Registry | None = None) -> None:
     """On each critic (the kit's reference MLP and conv critics, or `critic` on each spec it
     accepts): `prepare` returns a critic that still scores each sample; `penalty` is None or a
@@ -274,7 +283,8 @@ def check_constraint(component: Component | str, *, options: Mapping[str, Any] |
             _require(penalty.value.dim() == 0 and torch.isfinite(penalty.value), who,
                      "Penalty.value is a finite scalar", str(penalty.value))
             _require(tuple(penalty.grad_norm.shape) == (N,), who,
-                     "Penalty.grad_norm holds one norm per sample", str(tuple(penalty.grad_norm.shape)))
+                     "Penalty.grad_norm holds one norm per sample",
+                     str(tuple(penalty.grad_norm.shape)))
             loss = loss + penalty.value
         optimizer.zero_grad()
         loss.backward()
@@ -314,7 +324,8 @@ def check_objective(component: Component | str, *, options: Mapping[str, Any] | 
                  "scores of shape (N, 1) give the same losses as (N,) (critics may return either)")
     real_grad, fake_grad = torch.autograd.grad(critic_loss, (real, fake))
     _require(real_grad.sum() < 0 and fake_grad.sum() > 0, who,
-             "the critic loss falls as real scores rise and as fake scores fall (higher = more real)")
+             "the critic loss falls as real scores rise and as fake scores fall "
+             "(higher = more real)")
     (generator_grad,) = torch.autograd.grad(generator_loss, fake)
     _require(generator_grad.sum() < 0, who, "the generator loss falls as fake scores rise")
 

@@ -1,4 +1,5 @@
-"""The `spectral` constraint: torch's spectral-norm parametrization on every linear and conv layer."""
+"""The `spectral` constraint: torch's spectral-norm parametrization on every linear and conv
+layer."""
 
 from __future__ import annotations
 
