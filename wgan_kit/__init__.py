@@ -23,7 +23,7 @@ from .protocols import (
     Penalty,
     SampleSpec,
 )
-from .registry import Component, NoOptions, Recipe, Registry, load_registry
+from .registry import PLUGIN_API, Component, NoOptions, Recipe, Registry, load_registry, register
 
 if TYPE_CHECKING:
     from .composition import compose, resume
@@ -50,6 +50,7 @@ __all__ = [
     "LipschitzConstraint",
     "NoOptions",
     "Objective",
+    "PLUGIN_API",
     "Penalty",
     "Recipe",
     "Registry",
@@ -59,5 +60,6 @@ __all__ = [
     "compose",
     "hookimpl",
     "load_registry",
+    "register",
     "resume",
 ]

@@ -44,10 +44,18 @@ def _fail(problems: list[str]) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _registry():
-    from .registry import load_registry
+def _registry(plugin_files: list[Path] | None = None):
+    """The installed plugins, and the `--plugin` files, whose load errors are the user's."""
+    from .registry import LOCAL_PACKAGE, import_plugin_file, load_registry, register
 
-    return load_registry()
+    for path in plugin_files or []:
+        register(import_plugin_file(path))
+    registry = load_registry()
+    failed = [f"--plugin {p.module}: {p.error}" for p in registry.plugins
+              if p.package == LOCAL_PACKAGE and p.status != "ok"]
+    if failed:
+        raise WganKitError(failed)
+    return registry
 
 
 @app.command(epilog="""**Examples**
@@ -92,6 +100,9 @@ def run(
     quiet: Annotated[bool, typer.Option(help="Plain log lines instead of a live bar.")] = False,
     threads: Annotated[Optional[int], typer.Option(
         min=1, max=1024, help="CPU threads for torch [default: torch's choice].")] = None,
+    plugin: Annotated[Optional[list[Path]], typer.Option(
+        help="A Python file to load as a plugin for this run (repeatable), e.g. one that "
+             "registers an objective.")] = None,
 ) -> None:
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
@@ -118,7 +129,8 @@ def run(
                                    f"{', '.join(given)} (only --steps and --device may change)")
             from .composition import resume as resume_run
 
-            trainer = resume_run(resume, steps=steps, device=device)
+            trainer = resume_run(resume, steps=steps, device=device,
+                                 registry=_registry(plugin))
         else:
             from .composition import build, resolve_layers
             from .config import load_toml
@@ -127,12 +139,13 @@ def run(
             layers.append({s: {"name": v} for s, v in named.items() if v is not None})
             layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
             layers.append(parse_assignments(set_ or []))
-            resolved = resolve_layers(layers, _registry(), recipe=recipe)
+            registry = _registry(plugin)
+            resolved = resolve_layers(layers, registry, recipe=recipe)
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
                                          f"{resolved.name_of('constraint')}")
             RunFolder.check(out, overwrite=overwrite)
-            trainer = build(resolved)
+            trainer = build(resolved, hooks=registry.hooks.hook)
         from .interrupts import EXIT_STATUS, stop_gracefully
         from .progress import BarProgress, LineProgress
 
@@ -361,6 +374,26 @@ def data_show(
     if counts:
         print("classes  " + ", ".join(f"{label}: {count:,}" for label, count in enumerate(counts)))
     print(f"picture  {out}")
+
+
+@plugins_app.command("new", epilog="**Example**\n\n`wgan-kit plugins new hinge --kind objective "
+                                    "&& pip install -e './wgan-kit-hinge[dev]' && pytest wgan-kit-hinge`")
+def plugins_new(
+    name: Annotated[str, typer.Argument(help="The plugin's name, e.g. hinge: the package is "
+                                             "wgan-kit-NAME, the module wgan_kit_NAME.")],
+    kind: Annotated[str, typer.Option(help="constraint, net (a generator and a critic), "
+                                           "objective or data.")],
+    dir_: Annotated[Path, typer.Option("--dir", help="Where to write the package.")] = Path("."),
+) -> None:
+    """Write a ready plugin package: pyproject with the entry point, options model, factory,
+    torch code and a test using the conformance kit. It installs and passes its test as is."""
+    from .scaffold import new_plugin
+
+    try:
+        root = new_plugin(name, kind, dir_)
+    except WganKitError as exc:
+        raise _fail(exc.problems) from None
+    print(f"wrote {root}\nnext: pip install -e '{root}[dev]' && pytest {root}", file=sys.stderr)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -17,6 +17,9 @@ from .errors import WganKitError
 from .protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective
 from .registry import Registry, load_registry
 from .run_folder import RunFolder
+
+if TYPE_CHECKING:
+    from pluggy import HookRelay
 
 PROTOCOLS = {"gen": Generator, "critic": Critic, "constraint": LipschitzConstraint,
              "objective": Objective, "data": DataSource}
@@ -45,7 +48,9 @@ def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | Non
     layers.append(dotted_layer(options or {}, "options"))
     objects = {section: value for section, value in given.items()
                if value is not None and not isinstance(value, str)}
-    return build(resolve_layers(layers, registry, objects, recipe=recipe), objects)
+    registry = registry or load_registry()
+    return build(resolve_layers(layers, registry, objects, recipe=recipe), objects,
+                 hooks=registry.hooks.hook)
 
 
 def resolve_layers(layers: list[Layer], registry: Registry | None,
@@ -71,8 +76,10 @@ def resolve_layers(layers: list[Layer], registry: Registry | None,
     return config.with_objects(objects)
 
 
-def build(config: RunConfig, objects: Mapping[str, Any] | None = None) -> Trainer:
-    """Instantiate every part of `config` (or take the given objects) and the optimizers."""
+def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
+          hooks: HookRelay | None = None) -> Trainer:
+    """Instantiate every part of `config` (or take the given objects) and the optimizers; the
+    trainer calls the plugins' lifecycle `hooks` (a registry's `hooks.hook`)."""
     objects = dict(objects or {})
     device = resolve_device(config.run.device)
     seed_everything(config.run.seed)
@@ -94,7 +101,7 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None) -> Traine
     _refuse_batch_coupled_critic(parts.critic, parts.constraint, config)
     parts.generator.to(device)
     parts.critic.to(device)
-    return Trainer(parts, config, device)
+    return Trainer(parts, config, device, hooks)
 
 
 def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) -> Trainer:
@@ -106,7 +113,8 @@ def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) ->
                            "start a new run with --config <run>/config.toml instead")
     folder = RunFolder.open(path)
     layers = [load_toml(folder.config), {"run": {k: v for k, v in run.items() if v is not None}}]
-    trainer = build(resolve_layers(layers, registry))
+    registry = registry or load_registry()
+    trainer = build(resolve_layers(layers, registry), hooks=registry.hooks.hook)
     tensors, metadata = checkpoint.load(folder.latest_checkpoint())
     trainer.load_state(tensors, metadata)
     folder.forget_metrics_after(trainer.step)

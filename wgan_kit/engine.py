@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import nn
@@ -26,6 +26,9 @@ from .errors import WganKitError
 from .pictures import save_picture
 from .protocols import DataSource, LipschitzConstraint, Objective
 from .run_folder import RunFolder
+
+if TYPE_CHECKING:
+    from pluggy import HookRelay
 
 
 class Progress(Protocol):
@@ -76,7 +79,8 @@ def update_moving_average(average: nn.Module, live: nn.Module, decay: float) -> 
 class Trainer:
     """A composed run: the parts, their optimizers, and where training has got to."""
 
-    def __init__(self, parts: Parts, config: RunConfig, device: torch.device) -> None:
+    def __init__(self, parts: Parts, config: RunConfig, device: torch.device,
+                 hooks: HookRelay | None = None) -> None:
         self.parts = parts
         self.config = config
         self.run = config.run
@@ -90,6 +94,7 @@ class Trainer:
         self.step = 0  # generator steps done
         self.batches_drawn = 0  # real batches consumed, so a resumed run continues the stream
         self.folder: RunFolder | None = None
+        self.hooks = hooks  # the plugins' lifecycle hooks (wgan_kit.hookspecs), if any
         self.random_state = randomness.capture()  # this run's own streams of z, ε and data noise
         self.stop_requested: signal.Signals | None = None  # set by a signal handler: stop cleanly
         # Pictures use the same latent points throughout, so that they show progress, not noise.
@@ -134,6 +139,7 @@ class Trainer:
                                                device=self.device, skip=self.batches_drawn)
         if progress:
             progress.start(self.step, self.run.steps)
+        self._notify("run_started")
         with randomness.installed(self.random_state) as final_state:
             try:
                 logged = self._loop(real_batches, progress)
@@ -142,6 +148,7 @@ class Trainer:
                                    f"{self.run.batch_size}; try --batch-size "
                                    f"{max(self.run.batch_size // 2, 1)} or smaller nets") from None
         self.random_state = final_state[0]
+        self._notify("run_finished", metrics=logged)
         if progress and self.folder:
             progress.note(f"run folder: {self.folder.path}")
         return logged
@@ -205,6 +212,7 @@ class Trainer:
                 logged = metrics
                 if self.folder:
                     self.folder.append_metrics(metrics)
+                self._notify("step_logged", metrics=metrics)
             if progress:
                 progress.advance(self.step, metrics)
             if self.folder and (self.step % run.checkpoint_every == 0 or last):
@@ -224,7 +232,10 @@ class Trainer:
         real = data.decode(data.held_out(len(latent), device=self.device))
         drawn = save_picture(data.spec.kind, generated, path, real=real,
                              title=f"step {self.step}")
-        return path if drawn else None
+        if not drawn:
+            return None
+        self._notify("samples_saved", path=path)
+        return path
 
     def state(self, random_state: randomness.RandomState | None = None
               ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -268,7 +279,19 @@ class Trainer:
         path = self.folder.checkpoint_path(self.step)
         checkpoint.save(path, *self.state(random_state))
         self.folder.prune_checkpoints(self.run.keep_checkpoints, self.run.archive_every)
+        self._notify("checkpoint_saved", path=path)
         return path
+
+    def _notify(self, hook: str, **arguments: Any) -> None:
+        """Call a lifecycle hook of every plugin, on random streams of its own: whatever a hook
+        draws, the run's streams (and so its results) stay as they were."""
+        if self.hooks is None:
+            return
+        streams = randomness.capture()
+        try:
+            getattr(self.hooks, hook)(trainer=self, **arguments)
+        finally:
+            randomness.restore(streams)
 
 
 class RunningMeans:

@@ -6,15 +6,24 @@ guarded per plugin: a module that fails to import or to register is recorded wit
 error, and everything else keeps working. Set `WGAN_KIT_STRICT_PLUGINS=1` to make such failures
 raise (for plugin authors), and `WGAN_KIT_PLUGINS=pkg-a,pkg-b` to load only the named distributions
 (empty: none).
+
+A plugin module may declare the plugin API versions it fits (`WGAN_KIT_PLUGIN_API = ">=1,<2"`);
+one that does not fit `PLUGIN_API` is recorded as an error and not loaded. `register` adds a
+component or a plugin module for one process (notebooks, `wgan-kit run --plugin file.py`); it is
+loaded through the same path, under the package name `local`.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib.util
+import operator
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -23,9 +32,13 @@ from pydantic import BaseModel, ConfigDict
 
 from . import hookspecs
 from .errors import WganKitError
+from .hookspecs import hookimpl
 
 ENTRY_POINT_GROUP = "wgan_kit"
 KINDS = ("generator", "critic", "constraint", "objective", "data")
+PLUGIN_API = 1  # the version of the protocols, hooks and Component; raised on a breaking change
+LOCAL_PACKAGE = "local"
+_local_plugins: dict[str, ModuleType] = {}  # registered in this process, by name
 
 
 class NoOptions(BaseModel):
@@ -128,7 +141,9 @@ class Registry:
             recipes.append(replace(recipe, package=package, version=version))
 
         try:
+            _check_plugin_api(module)
             self.hooks.register(module, name=f"{package}:{module.__name__}")
+            self.hooks.check_pending()  # a misspelt hook name is a load error, not silence
             for hook, callback in ((self.hooks.hook.register_components, register),
                                    (self.hooks.hook.register_recipes, register_recipe)):
                 for impl in hook.get_hookimpls():
@@ -188,6 +203,61 @@ def _find(by_name: Mapping[str, list[Named]], what: str, name: str) -> Named:
     raise WganKitError(f"unknown {what} {name!r}{hint}; installed: {', '.join(known) or 'none'}")
 
 
+class IncompatiblePlugin(Exception):
+    """A plugin written for plugin API versions other than this wgan-kit's."""
+
+
+_COMPARISONS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
+                "==": operator.eq, "!=": operator.ne}
+_CLAUSE = re.compile(r"\s*(>=|>|<=|<|==|!=)\s*(\d+)\s*")
+
+
+def _check_plugin_api(module: ModuleType) -> None:
+    needed = getattr(module, "WGAN_KIT_PLUGIN_API", None)
+    if needed is None:
+        return
+    clauses = [_CLAUSE.fullmatch(clause) for clause in str(needed).split(",")]
+    if not all(clauses):
+        raise IncompatiblePlugin(f"WGAN_KIT_PLUGIN_API = {needed!r} is not a range of plugin "
+                                 "API versions such as '>=1,<2'")
+    if not all(_COMPARISONS[c[1]](PLUGIN_API, int(c[2])) for c in clauses if c):
+        raise IncompatiblePlugin(f"written for wgan-kit plugin API {needed}, but this wgan-kit "
+                                 f"has plugin API {PLUGIN_API}; install a wgan-kit whose plugin "
+                                 f"API is {needed}, or a release of the plugin for API "
+                                 f"{PLUGIN_API}")
+
+
+def register(plugin: Component | ModuleType) -> None:
+    """Register a component, or a plugin module (with `register_components` and any hooks), for
+    this process only, without packaging: every registry loaded from now on has it, under the
+    package name `local`. Registering a component name or a module name again replaces it."""
+    if isinstance(plugin, Component):
+        component, plugin = plugin, ModuleType(f"{plugin.kind}:{plugin.name}")
+
+        @hookimpl
+        def register_components(register: Callable[[Component], None]) -> None:
+            register(component)
+
+        plugin.register_components = register_components  # type: ignore[attr-defined]
+    _local_plugins[plugin.__name__] = plugin
+
+
+def import_plugin_file(path: str | Path) -> ModuleType:
+    """A Python file imported as a plugin module (for `wgan-kit run --plugin FILE`)."""
+    path = Path(path).expanduser()
+    if not path.is_file() or path.suffix != ".py":
+        raise WganKitError(f"--plugin {path}: no such Python file")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise WganKitError(f"--plugin {path}: importing it failed: {type(exc).__name__}: "
+                           f"{exc}".splitlines()[0]) from None
+    return module
+
+
 def _entry_points() -> Iterable[metadata.EntryPoint]:
     allowed = os.environ.get("WGAN_KIT_PLUGINS")
     wanted = None if allowed is None else {p.strip() for p in allowed.split(",") if p.strip()}
@@ -198,7 +268,8 @@ def _entry_points() -> Iterable[metadata.EntryPoint]:
 
 
 def load_registry(*, strict: bool | None = None) -> Registry:
-    """A fresh registry of every installed plugin (each module imported, none of its heavy code)."""
+    """A fresh registry of every installed plugin (each module imported, none of its heavy code)
+    and of every plugin registered in this process with `register`."""
     if strict is None:
         strict = os.environ.get("WGAN_KIT_STRICT_PLUGINS", "") not in ("", "0")
     registry = Registry(strict=strict)
@@ -211,4 +282,6 @@ def load_registry(*, strict: bool | None = None) -> Registry:
             registry._record_failure(package, version, ep.value, exc)
             continue
         registry.load_module(module, package=package, version=version)
+    for module in _local_plugins.values():
+        registry.load_module(module, package=LOCAL_PACKAGE)
     return registry

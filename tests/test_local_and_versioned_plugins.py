@@ -1,0 +1,103 @@
+"""Plugins without packaging (`wgan_kit.register`, `wgan-kit run --plugin FILE`) load through the
+same path as installed ones; a plugin declaring plugin API versions that do not fit is listed as
+an error, saying which versions fit, and is not loaded."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+import wgan_kit
+from wgan_kit import Component, NoOptions, WganKitError, load_registry
+from wgan_kit import registry as registry_module
+from wgan_kit.builtins.wasserstein import WassersteinObjective
+from wgan_kit.cli import app
+
+from test_registry import GOOD, install
+
+TINY = ["--steps", "2", "--batch-size", "16", "--set", "gen.hidden=16", "--set",
+        "critic.hidden=16", "--quiet"]
+
+
+class Hinge(WassersteinObjective):
+    def critic_loss(self, real_scores, fake_scores):
+        return (1 - real_scores).clamp(min=0).mean() + (1 + fake_scores).clamp(min=0).mean()
+
+
+@pytest.fixture(autouse=True)
+def no_local_plugins(monkeypatch):
+    monkeypatch.setattr(registry_module, "_local_plugins", {})
+
+
+def test_register_a_component_for_this_process():
+    wgan_kit.register(Component("objective", "hinge", lambda options: Hinge(), NoOptions, "Hinge."))
+    component = load_registry().get("objective", "hinge")
+    assert component.package == "local"
+    trainer = wgan_kit.compose(objective="hinge", steps=2, batch_size=8,
+                               options={"gen.hidden": 8, "critic.hidden": 8})
+    assert trainer.train()["step"] == 2
+
+
+def test_registering_a_name_again_replaces_it():
+    wgan_kit.register(Component("objective", "hinge", lambda options: Hinge(), summary="first"))
+    wgan_kit.register(Component("objective", "hinge", lambda options: Hinge(), summary="second"))
+    registry = load_registry(strict=True)
+    assert registry.get("objective", "hinge").summary == "second"
+
+
+def test_run_loads_a_plugin_file(tmp_path):
+    path = tmp_path / "my_hinge.py"
+    path.write_text(textwrap.dedent(GOOD.format(name="hinge")))
+    result = CliRunner().invoke(app, ["run", "--plugin", str(path), "--objective", "hinge", *TINY,
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert 'name = "hinge"' in (tmp_path / "run" / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("source, message", [
+    ("import no_such_module_anywhere\n", "importing it failed: ModuleNotFoundError"),
+    ("WGAN_KIT_PLUGIN_API = '>=7'\n", "written for wgan-kit plugin API >=7"),
+])
+def test_a_broken_plugin_file_is_a_one_line_error(tmp_path, source, message):
+    path = tmp_path / "broken.py"
+    path.write_text(source)
+    result = CliRunner().invoke(app, ["run", "--plugin", str(path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    missing = CliRunner().invoke(app, ["run", "--plugin", str(tmp_path / "nope.py")])
+    assert missing.exit_code == 2 and "no such Python file" in missing.output
+
+
+def test_the_core_exposes_its_plugin_api_version():
+    assert wgan_kit.PLUGIN_API == 1
+
+
+@pytest.mark.parametrize("needs", [">=1,<2", "==1", ">0", None])
+def test_a_plugin_that_fits_the_plugin_api_loads(tmp_path, monkeypatch, needs):
+    declared = "" if needs is None else f"WGAN_KIT_PLUGIN_API = {needs!r}\n"
+    install(tmp_path, monkeypatch, "wgan-kit-hinge", declared + GOOD.format(name="hinge"))
+    assert load_registry(strict=True).get("objective", "hinge").package == "wgan-kit-hinge"
+
+
+def test_an_incompatible_plugin_is_listed_as_such_and_not_loaded(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-future",
+            "WGAN_KIT_PLUGIN_API = '>=2,<3'\n" + GOOD.format(name="hinge"))
+    listed = json.loads(CliRunner().invoke(app, ["plugins", "list", "--json"]).output)
+    [row] = [r for r in listed if r["package"] == "wgan-kit-future"]
+    assert row["status"] == "error"
+    assert "written for wgan-kit plugin API >=2,<3, but this wgan-kit has plugin API 1" \
+        in row["summary"]
+    with pytest.raises(WganKitError, match="unknown objective 'hinge'"):
+        load_registry().get("objective", "hinge")
+    monkeypatch.setenv("WGAN_KIT_STRICT_PLUGINS", "1")
+    with pytest.raises(registry_module.IncompatiblePlugin):
+        load_registry()
+
+
+def test_a_malformed_api_range_is_a_plugin_error(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-odd", "WGAN_KIT_PLUGIN_API = 'one'\n" + GOOD.format(
+        name="hinge"))
+    [record] = [p for p in load_registry().plugins if p.package == "wgan-kit-odd"]
+    assert record.status == "error" and "such as '>=1,<2'" in record.error

@@ -1,0 +1,49 @@
+"""`wgan-kit plugins new` writes a package of each kind that passes its own test as generated,
+declares its light module as an entry point, and names its distribution and module by convention.
+The generated tests run in one subprocess with each package's src on PYTHONPATH (no install)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+
+from typer.testing import CliRunner
+
+from wgan_kit.cli import app
+from wgan_kit.scaffold import KINDS
+
+runner = CliRunner()
+
+
+def test_every_kind_of_plugin_package_passes_its_own_test(tmp_path):
+    for kind in KINDS:
+        result = runner.invoke(app, ["plugins", "new", f"my-{kind}", "--kind", kind,
+                                     "--dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        project = tomllib.loads((tmp_path / f"wgan-kit-my-{kind}" / "pyproject.toml").read_text())
+        assert project["project"]["name"] == f"wgan-kit-my-{kind}"
+        entry_points = project["project"]["entry-points"]["wgan_kit"]
+        assert entry_points == {f"my-{kind}": f"wgan_kit_my_{kind}"}
+    packages = sorted(tmp_path.iterdir())
+    path = [str(p / "src") for p in packages] + [os.environ.get("PYTHONPATH", "")]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), *(str(p / "tests") for p in packages)],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "5 passed" in done.stdout  # net registers a generator and a critic
+
+
+def test_bad_names_kinds_and_existing_folders_are_refused(tmp_path):
+    result = runner.invoke(app, ["plugins", "new", "My_Loss", "--kind", "loss", "--dir",
+                                 str(tmp_path)])
+    assert result.exit_code == 2
+    assert "error: NAME 'My_Loss': use lowercase letters" in result.output
+    assert "error: --kind 'loss': choose one of constraint, objective, net, data" in result.output
+    runner.invoke(app, ["plugins", "new", "hinge", "--kind", "objective", "--dir", str(tmp_path)])
+    again = runner.invoke(app, ["plugins", "new", "hinge", "--kind", "objective", "--dir",
+                                str(tmp_path)])
+    assert again.exit_code == 2 and "already exists" in again.output
