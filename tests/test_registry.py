@@ -131,7 +131,7 @@ def register_recipes(register):
 """
 
 
-def test_a_third_party_recipe_is_found_and_composes(tmp_path, monkeypatch):
+def test_register_recipes_of_a_third_party_package_are_found_and_compose(tmp_path, monkeypatch):
     install(tmp_path, monkeypatch, "wgan-kit-recipes", RECIPE)
     registry = load_registry()
     recipe = registry.recipe("hinge-gp")

@@ -301,15 +301,16 @@ def check_objective(component: Component | str, *, options: Mapping[str, Any] | 
                     registry: Registry | None = None) -> None:
     """Both losses are finite scalar means over the batch, take scores of shape (N,) or (N, 1),
     and point the right way: the critic loss falls as real scores rise and fake scores fall, the
-    generator loss falls as fake scores rise (for scores near zero)."""
+    generator loss falls as fake scores rise (for scores in (0.25, 0.75): between the targets of
+    least squares, where every common objective points the same way)."""
     component = _resolve(component, "objective", registry)
     who = f"objective {component.name!r}"
     objective = component.factory(check_options(component, options))
     _require(isinstance(objective, Objective), who,
              "it meets the Objective protocol (critic_loss, generator_loss)")
     generator = torch.Generator().manual_seed(0)
-    real = (torch.rand(8, generator=generator) - 0.5).requires_grad_(True)
-    fake = (torch.rand(8, generator=generator) - 0.5).requires_grad_(True)
+    real = (torch.rand(8, generator=generator) / 2 + 0.25).requires_grad_(True)
+    fake = (torch.rand(8, generator=generator) / 2 + 0.25).requires_grad_(True)
     critic_loss, generator_loss = objective.critic_loss(real, fake), objective.generator_loss(fake)
     for name, loss in (("critic_loss", critic_loss), ("generator_loss", generator_loss)):
         _require(isinstance(loss, torch.Tensor) and loss.dim() == 0 and torch.isfinite(loss), who,
