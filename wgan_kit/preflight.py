@@ -41,7 +41,7 @@ from .registry import Registry
 PASS, WARN, FAIL = "pass", "warn", "fail"
 TINY_BATCH = 8  # samples per batch in every check: enough to see coupling, cheap for any net
 REHEARSAL_STEPS = 2  # generator steps (each after n_critic critic steps) of the first-steps check
-GROWTH_LIMIT = 1e3  # critic loss beyond this many times max(|initial loss|, 1): exploding
+GROWTH_LIMIT = 1e3  # |critic loss| + penalty beyond this many times max(initial, 1): exploding
 SECTION_4 = "WGAN-GP Section 4, 'No critic batch normalization'"
 
 
@@ -226,9 +226,14 @@ def _module_without_double_backward(critic: nn.Module, batch: torch.Tensor) -> s
     the inputs it received in a forward pass of `batch`."""
     inputs: dict[str, tuple[Any, ...]] = {}
     modules = dict(critic.named_modules())
-    hooks = [module.register_forward_hook(
-        lambda _, args, __, name=name: inputs.setdefault(name, args))
-        for name, module in modules.items() if name]
+
+    def recorder(name: str) -> Callable[..., None]:
+        def record(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            inputs.setdefault(name, args)  # returns None: a hook's result would replace the output
+        return record
+
+    hooks = [module.register_forward_hook(recorder(name)) for name, module in modules.items()
+             if name]
     try:
         with torch.no_grad():
             critic(batch)
@@ -253,11 +258,14 @@ def _twice_differentiable(module: nn.Module, args: tuple[Any, ...]) -> bool:
                    if torch.is_tensor(o) and o.requires_grad]
         if not outputs or not leaves:
             return True
-        first = torch.autograd.grad(sum(o.sum() for o in outputs), leaves, create_graph=True,
-                                    allow_unused=True)
+        # Weigh the outputs by trainable weights, as the layers after the module do: the gradient
+        # flowing back then needs gradients itself, and an op without them raises.
+        weights = [torch.randn_like(o).requires_grad_(True) for o in outputs]
+        first = torch.autograd.grad(sum((o * w).sum() for o, w in zip(outputs, weights)), leaves,
+                                    create_graph=True, allow_unused=True)
         second = [g.square().sum() for g in first if g is not None and g.requires_grad]
-        if second:
-            torch.autograd.grad(sum(second), leaves, allow_unused=True)
+        if second:  # backward(), not grad(): it runs every node, the one that raises included
+            sum(second).backward()
     except RuntimeError:
         return False
     return True
@@ -292,26 +300,33 @@ def check_penalty_norm(critic: nn.Module, constraint: LipschitzConstraint,
 def check_first_steps(trainer: Trainer, batch: torch.Tensor, latent: torch.Tensor, *,
                       steps: int = REHEARSAL_STEPS) -> Verdict:
     """A few real steps of Algorithm 1 on tiny batches, on copies of the nets and optimizers: the
-    losses stay finite and the critic loss does not grow by orders of magnitude."""
+    losses stay finite, and the critic's loss (with its penalty) does not grow by orders of
+    magnitude."""
     rehearsal = _rehearsal(trainer, len(batch), steps)
+    critic, parts = rehearsal.critic, rehearsal.parts
     with torch.no_grad():
-        initial = rehearsal.parts.objective.critic_loss(
-            rehearsal.critic(batch), rehearsal.critic(rehearsal.generator(latent))).item()
+        fake = rehearsal.generator(latent)
+        loss = parts.objective.critic_loss(critic(batch), critic(fake)).item()
+    penalty = parts.constraint.penalty(critic, batch, fake)
+    start = _critic_objective({"critic_loss": loss,
+                               "penalty": penalty.value.item() if penalty is not None else 0.0})
     seen = _MetricsRecorder()
-    run = trainer.run
-    advice = f"lower run.lr (now {run.lr:g}) or the penalty weight, and check the data"
+    advice = f"lower run.lr (now {trainer.run.lr:g}) or the penalty weight, and check the data"
     try:
         rehearsal.train(progress=seen)
     except WganKitError as exc:
-        return Verdict(FAIL, str(exc).split(";")[0], f"training is not finite in its first steps: "
-                                                     f"{advice}")
-    losses = [abs(metrics["critic_loss"]) for metrics in seen.metrics]
-    growth = max(losses) / max(abs(initial), 1.0)
-    measured = (f"critic loss {initial:.3g} -> {seen.metrics[-1]['critic_loss']:.3g} in "
-                f"{steps * run.n_critic} critic steps (x{growth:.3g})")
-    if growth > GROWTH_LIMIT:
-        return Verdict(FAIL, measured, f"the critic loss explodes in its first steps: {advice}")
+        return Verdict(FAIL, str(exc).split(";")[0],
+                       f"training is not finite in its first steps: {advice}")
+    largest = max(_critic_objective(metrics) for metrics in seen.metrics)
+    measured = (f"critic loss + penalty {start:.3g} -> up to {largest:.3g} in "
+                f"{steps * trainer.run.n_critic} critic steps")
+    if largest > GROWTH_LIMIT * max(start, 1.0):
+        return Verdict(FAIL, measured, f"the critic's loss explodes in its first steps: {advice}")
     return Verdict(PASS, measured)
+
+
+def _critic_objective(metrics: dict[str, float]) -> float:
+    return abs(metrics["critic_loss"]) + abs(metrics.get("penalty", 0.0))
 
 
 def _rehearsal(trainer: Trainer, batch_size: int, steps: int) -> Trainer:
