@@ -8,6 +8,7 @@ import json
 import math
 import types
 from collections import OrderedDict
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +17,7 @@ from torch.autograd.function import once_differentiable
 from typer.testing import CliRunner
 
 import wgan_kit
-from wgan_kit import Check, Registry, SampleSpec, hookimpl
+from wgan_kit import Check, Registry, SampleSpec, hookimpl, hookspecs
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 from wgan_kit.builtins.weight_clipping import WeightClipping
 from wgan_kit.cli import app
@@ -297,6 +298,13 @@ def test_plugins_add_checks_through_the_hook_and_a_broken_one_only_warns(tiny_tr
     assert broken.status == "warn" and broken.measured == "ZeroDivisionError: division by zero"
 
 
+def test_every_hook_is_documented_for_plugin_authors():
+    contributing = (Path(__file__).resolve().parent.parent / "CONTRIBUTING.md").read_text()
+    hooks = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "wgan_kit_spec")]
+    assert sorted(hooks) == ["preflight_checks", "register_components"]
+    assert all(f"def {hook}(" in contributing for hook in hooks)
+
+
 # The command line ---------------------------------------------------------------------------------
 
 TINY = ["--batch-size", "16", "--set", "gen.hidden=16", "--set", "critic.hidden=16"]
@@ -311,6 +319,9 @@ def test_check_prints_json_for_scripts():
         "device", "shapes", "memory", "value range", "sample independence", "double backward",
         "penalty norm", "first steps"]
     assert {c["status"] for c in report["checks"]} == {"pass"} and report["seconds"] > 0
+    failing = runner.invoke(app, ["check", *TINY, "--json", "--set", "run.lr=10"])
+    assert failing.exit_code == 1  # a failed check, as opposed to 2 for bad flags
+    assert json.loads(failing.output)["checks"][-1]["status"] == "fail"
 
 
 def test_check_refuses_a_batch_norm_critic_under_the_gradient_penalty_with_the_papers_reason():

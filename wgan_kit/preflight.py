@@ -61,9 +61,9 @@ def preflight_check(name: str) -> Callable[[Callable[..., Verdict]], Callable[..
             try:
                 return Check(name, *function(*args, **kwargs))
             except Exception as exc:
-                return Check(name, FAIL, _first_line(exc),
-                             f"{name} raised {type(exc).__name__}, as the run would: fix the part "
-                             "named in the message")
+                return Check(name, FAIL, f"{type(exc).__name__}: {_first_line(exc)}",
+                             "the run would raise this in its first step; --no-preflight shows "
+                             "where")
         return checked
 
     return decorate
@@ -147,7 +147,7 @@ def check_value_range(generator: nn.Module, spec: SampleSpec, batch: torch.Tenso
     with torch.no_grad():
         fake = torch.cat([generator(latent), generator(10 * latent)])
     low, high = fake.min().item(), fake.max().item()
-    measured = f"generated [{low:.3g}, {high:.3g}]"
+    measured = f"generated [{low:.3g}, {high:.3g}] for z and 10z"
     if spec.value_range is None:
         return Verdict(PASS, f"{measured}; the data declare no range")
     lower, upper = spec.value_range
