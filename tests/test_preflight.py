@@ -47,7 +47,8 @@ class UnitImages:
             yield torch.rand(batch_size, *self.spec.shape, generator=generator).to(device)
 
     def held_out(self, n, *, device):
-        return torch.rand(n, *self.spec.shape, generator=torch.Generator().manual_seed(9)).to(device)
+        generator = torch.Generator().manual_seed(9)
+        return torch.rand(n, *self.spec.shape, generator=generator).to(device)
 
     def decode(self, batch):
         return batch.cpu()

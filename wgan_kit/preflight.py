@@ -183,8 +183,9 @@ def check_sample_independence(critic: nn.Module, constraint: LipschitzConstraint
     if constraint.penalises_input_gradients:
         return Verdict(FAIL, measured,
                        "critic: one sample's score depends on the others in its batch, and the "
-                       f"constraint penalises each sample's gradient, which is then invalid ({SECTION_4}): "
-                       "use a per-sample normalization (critic.norm=layer), or a constraint such as clip")
+                       "constraint penalises each sample's gradient, which is then invalid "
+                       f"({SECTION_4}): use a per-sample normalization (critic.norm=layer), or a "
+                       "constraint such as clip")
     return Verdict(WARN, measured,
                    "critic: one sample's score depends on the others in its batch; allowed by this "
                    f"constraint, but a gradient penalty would be invalid with it ({SECTION_4})")
@@ -216,8 +217,9 @@ def check_double_backward(critic: nn.Module, constraint: LipschitzConstraint,
         where = f"in {culprit}: " if culprit else ""
         return Verdict(FAIL, f"{where}{_first_line(exc)}",
                        f"critic: {culprit or 'an op'} has no second derivative on "
-                       f"{batch.device.type}, which the penalty needs; replace it with an op that has "
-                       "one (e.g. a non-cuDNN RNN, plain attention), or use a constraint such as clip")
+                       f"{batch.device.type}, which the penalty needs; replace it with an op that "
+                       "has one (e.g. a non-cuDNN RNN, plain attention), or use a constraint such "
+                       "as clip")
     return Verdict(PASS, "the penalty's gradient reaches the critic")
 
 
@@ -339,7 +341,8 @@ def _rehearsal(trainer: Trainer, batch_size: int, steps: int) -> Trainer:
         update={"steps": steps, "batch_size": batch_size, "log_every": 1})
     rehearsal = Trainer(Parts(generator, critic, constraint, objective, trainer.parts.data),
                         dataclasses.replace(trainer.config, run=run), trainer.device)
-    rehearsal.generator_optimizer, rehearsal.critic_optimizer = generator_optimizer, critic_optimizer
+    rehearsal.generator_optimizer = generator_optimizer
+    rehearsal.critic_optimizer = critic_optimizer
     return rehearsal
 
 
@@ -372,7 +375,8 @@ def plugin_checks(trainer: Trainer, registry: Registry) -> list[Check]:
         except Exception as exc:
             checks.append(Check(f"plugin {hook.plugin_name}", WARN,
                                 f"{type(exc).__name__}: {_first_line(exc)}",
-                                f"the plugin's preflight check is broken; report it to its authors"))
+                                "the plugin's preflight check is broken; report it to its "
+                                "authors"))
             continue
         checks += returned
     return checks
