@@ -7,13 +7,16 @@ import sys
 import typing
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .errors import WganKitError
+
+if TYPE_CHECKING:
+    from .preflight import Preflight
 
 app = typer.Typer(
     help="Train Wasserstein GANs (WGAN-GP, WGAN with clipping) and their baselines from plugins.\n\n"
@@ -83,7 +86,7 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def _report_preflight(report) -> None:
+def _report_preflight(report: Preflight) -> None:
     """Warnings on stderr, then one error line per failure, which refuses the run (exit 2)."""
     print(report.summary(), file=sys.stderr)
     for c in report.warnings:

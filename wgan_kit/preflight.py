@@ -133,7 +133,7 @@ def check_shapes(generator: nn.Module, critic: nn.Module, spec: SampleSpec, batc
     if tuple(scores.shape) not in ((n,), (n, 1)):
         return Verdict(FAIL, f"scores {tuple(scores.shape)} for {n} samples",
                        f"critic: must give one score per sample, shape ({n},) or ({n}, 1)")
-    return Verdict(PASS, f"samples {spec.shape}, scores {tuple(scores.shape[1:]) or '()'}")
+    return Verdict(PASS, f"samples {spec.shape} from data and generator, one score each")
 
 
 @preflight_check("value range")
