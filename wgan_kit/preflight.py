@@ -8,7 +8,9 @@ would have without it. Plugins add their own checks through the `preflight_check
 The checks guard the ways a WGAN run is known to fail:
 
 1. a critic that couples the samples of a batch under a per-sample gradient penalty (WGAN-GP
-   Section 4, "No critic batch normalization");
+   Section 4, "No critic batch normalization"). `composition.build` already refuses torch's batch
+   norm modules by name, early and even without a preflight; this check is the behavioural
+   version, which also catches couplings no name reveals (minibatch statistics, custom layers);
 2. an op without a second derivative, which a gradient penalty needs: Equation 3 is trained through
    ∇D itself;
 3. a penalty norm that is not taken per sample over all of the sample's axes;
