@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import WganKitError
-from .hookspecs import hookimpl
+from .hookspecs import Check, hookimpl
 from .protocols import (
     Critic,
     DataSource,
@@ -43,6 +43,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Check",
     "Component",
     "Critic",
     "DataSource",

@@ -7,7 +7,7 @@ import sys
 import typing
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -16,7 +16,8 @@ from rich.text import Text
 
 from .errors import WganKitError
 
-if typing.TYPE_CHECKING:
+if TYPE_CHECKING:
+    from .preflight import Preflight
     from .registry import Recipe
 
 app = typer.Typer(
@@ -58,6 +59,64 @@ def _registry(plugin_files: list[Path] | None = None):
     return registry
 
 
+# The flags that choose and configure a run, defined once for `run` and `check`.
+GenFlag = Annotated[Optional[str], typer.Option("--gen", help="Generator plugin, e.g. mlp.")]
+CriticFlag = Annotated[Optional[str], typer.Option("--critic", help="Critic plugin, e.g. mlp.")]
+ConstraintFlag = Annotated[Optional[str], typer.Option(
+    "--constraint", help="Lipschitz constraint: gp (WGAN-GP), clip (WGAN), ...")]
+ObjectiveFlag = Annotated[Optional[str], typer.Option("--objective", help="Objective, e.g. wgan.")]
+DataFlag = Annotated[Optional[str], typer.Option(
+    "--data", help="Data source: 8gaussians, 25gaussians, swissroll, ...")]
+StepsFlag = Annotated[Optional[int], typer.Option("--steps", help="Generator steps to train for.")]
+BatchSizeFlag = Annotated[Optional[int], typer.Option("--batch-size", help="Samples per step (m).")]
+NCriticFlag = Annotated[Optional[int], typer.Option(
+    "--n-critic", help="Critic steps per generator step.")]
+SeedFlag = Annotated[Optional[int], typer.Option("--seed", help="Makes a CPU run repeatable.")]
+DeviceFlag = Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+ConfigFlag = Annotated[Optional[Path], typer.Option(
+    "--config", help="A TOML file of settings, e.g. a run's config.toml.")]
+SetFlag = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="section.key=value, repeatable; e.g. --set gen.hidden=256 "
+                  "(sections: run, gen, critic, constraint, objective, data).")]
+ThreadsFlag = Annotated[Optional[int], typer.Option(
+    "--threads", min=1, max=1024, help="CPU threads for torch [default: torch's choice].")]
+RecipeFlag = Annotated[Optional[str], typer.Option(
+    "--recipe", help="Start from published settings: wgan-gp, wgan-clip, dcgan, lsgan, ... "
+                     "(`wgan-kit recipes list`).")]
+PluginFlag = Annotated[Optional[list[Path]], typer.Option(
+    "--plugin", help="A Python file to load as a plugin for this run (repeatable), e.g. one that "
+                     "registers an objective.")]
+
+
+def _layers(config: Path | None, named: dict[str, str | None], flags: dict[str, Any],
+            assignments: list[str] | None) -> list[dict[str, dict[str, Any]]]:
+    """The settings the shared flags give, as layers in order: --config < named flags < --set."""
+    from .config import load_toml, parse_assignments
+
+    layers = [load_toml(config)] if config else []
+    layers.append({s: {"name": v} for s, v in named.items() if v is not None})
+    layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
+    layers.append(parse_assignments(assignments or []))
+    return layers
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _report_preflight(report: Preflight) -> None:
+    """Warnings on stderr, then one error line per failure, which refuses the run (exit 2)."""
+    print(report.summary(), file=sys.stderr)
+    for c in report.warnings:
+        print(f"warning: preflight {c.name} ({c.measured}): {c.advice}", file=sys.stderr)
+    if report.failures:
+        raise WganKitError([f"preflight {c.name} ({c.measured}): {c.advice}"
+                            for c in report.failures])
+
+
 @app.command(epilog="""**Examples**
 
 `wgan-kit run`  —  WGAN-GP on 8 Gaussians, the toy code's settings
@@ -71,46 +130,37 @@ def _registry(plugin_files: list[Path] | None = None):
 `wgan-kit run --config runs/X/config.toml`  —  repeat a run;  `--resume runs/X` continues it
 """)
 def run(
-    gen: Annotated[Optional[str], typer.Option(help="Generator plugin, e.g. mlp.")] = None,
-    critic: Annotated[Optional[str], typer.Option(help="Critic plugin, e.g. mlp.")] = None,
-    constraint: Annotated[Optional[str], typer.Option(
-        help="Lipschitz constraint: gp (WGAN-GP), clip (WGAN), ...")] = None,
-    objective: Annotated[Optional[str], typer.Option(help="Objective, e.g. wgan.")] = None,
-    data: Annotated[Optional[str], typer.Option(
-        help="Data source: 8gaussians, 25gaussians, swissroll, ...")] = None,
-    recipe: Annotated[Optional[str], typer.Option(
-        help="Start from published settings: wgan-gp, wgan-clip, dcgan, lsgan, ... "
-             "(`wgan-kit recipes list`).")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Generator steps to train for.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Samples per step (m).")] = None,
-    n_critic: Annotated[Optional[int], typer.Option(
-        help="Critic steps per generator step.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Makes a CPU run repeatable.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    gen: GenFlag = None,
+    critic: CriticFlag = None,
+    constraint: ConstraintFlag = None,
+    objective: ObjectiveFlag = None,
+    data: DataFlag = None,
+    recipe: RecipeFlag = None,
+    steps: StepsFlag = None,
+    batch_size: BatchSizeFlag = None,
+    n_critic: NCriticFlag = None,
+    seed: SeedFlag = None,
+    device: DeviceFlag = None,
     out: Annotated[Optional[Path], typer.Option(
         help="Run folder [default: runs/<date-time>-<gen>-<constraint>].")] = None,
-    config: Annotated[Optional[Path], typer.Option(
-        help="A TOML file of settings, e.g. a run's config.toml.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="section.key=value, repeatable; e.g. --set gen.hidden=256 "
-                      "(sections: run, gen, critic, constraint, objective, data).")] = None,
+    config: ConfigFlag = None,
+    set_: SetFlag = None,
     resume: Annotated[Optional[Path], typer.Option(
         help="Continue the run in this folder from its last checkpoint.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run in --out.")] = False,
     quiet: Annotated[bool, typer.Option(help="Plain log lines instead of a live bar.")] = False,
-    threads: Annotated[Optional[int], typer.Option(
-        min=1, max=1024, help="CPU threads for torch [default: torch's choice].")] = None,
-    plugin: Annotated[Optional[list[Path]], typer.Option(
-        help="A Python file to load as a plugin for this run (repeatable), e.g. one that "
-             "registers an objective.")] = None,
+    threads: ThreadsFlag = None,
+    plugin: PluginFlag = None,
+    preflight: Annotated[bool, typer.Option(
+        help="Check the run on a tiny batch first (`wgan-kit check`) and refuse it on a failure."
+    )] = True,
 ) -> None:
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
     Settings come, lowest first, from the defaults, the chosen plugins' published settings,
-    `--recipe`, `--config`, the flags above and `--set`. The run folder gets config.toml, metrics.jsonl,
-    safetensors checkpoints and pictures of samples.
+    `--recipe`, `--config`, the flags above and `--set`. The run folder gets config.toml,
+    metrics.jsonl, safetensors checkpoints, pictures of samples and preflight.json.
     """
-    from .config import parse_assignments
     from .run_folder import RunFolder
 
     try:
@@ -118,6 +168,7 @@ def run(
                  "device": device}
         named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
                  "data": data}
+        registry = _registry(plugin)
         if resume is not None:
             given = [f"--{k.replace('_', '-')}" for k, v in {**flags, **named}.items()
                      if v is not None and k not in ("steps", "device")]
@@ -129,18 +180,11 @@ def run(
                                    f"{', '.join(given)} (only --steps and --device may change)")
             from .composition import resume as resume_run
 
-            trainer = resume_run(resume, steps=steps, device=device,
-                                 registry=_registry(plugin))
+            trainer = resume_run(resume, registry=registry, steps=steps, device=device)
         else:
             from .composition import build, resolve_layers
-            from .config import load_toml
 
-            layers = [load_toml(config)] if config else []
-            layers.append({s: {"name": v} for s, v in named.items() if v is not None})
-            layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
-            layers.append(parse_assignments(set_ or []))
-            registry = _registry(plugin)
-            resolved = resolve_layers(layers, registry, recipe=recipe)
+            resolved = resolve_layers(_layers(config, named, flags, set_), registry, recipe=recipe)
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
                                          f"{resolved.name_of('constraint')}")
@@ -149,27 +193,93 @@ def run(
         from .interrupts import EXIT_STATUS, stop_gracefully
         from .progress import BarProgress, LineProgress
 
-        if threads:
-            import torch
+        _set_threads(threads)
+        report = None
+        if preflight:
+            from .preflight import run_preflight
 
-            torch.set_num_threads(threads)
+            report = run_preflight(trainer, registry)
+            _report_preflight(report)  # refuses the run, with nothing written, on a failure
+        else:
+            print("preflight: skipped (--no-preflight)", file=sys.stderr)
+        if trainer.folder is None:
+            trainer.folder = RunFolder.create(out, overwrite=overwrite)
+        if report is not None:
+            trainer.folder.preflight.write_text(report.to_json() + "\n", encoding="utf-8")
         progress = LineProgress() if quiet or not sys.stderr.isatty() else BarProgress()
         try:
             with stop_gracefully(trainer):
                 try:
-                    trainer.train(out, overwrite=overwrite, progress=progress)
+                    trainer.train(progress=progress)
                 finally:
                     progress.stop()
         except KeyboardInterrupt:
             print(f"stopped at once; continue from the last checkpoint with: wgan-kit run "
-                  f"--resume {trainer.folder.path if trainer.folder else out}", file=sys.stderr)
+                  f"--resume {trainer.folder.path}", file=sys.stderr)
             raise typer.Exit(130) from None
         if trainer.stop_requested is not None:
             print(f"stopped at step {trainer.step}; continue with: wgan-kit run --resume "
-                  f"{trainer.folder.path if trainer.folder else out}", file=sys.stderr)
+                  f"{trainer.folder.path}", file=sys.stderr)
             raise typer.Exit(EXIT_STATUS[trainer.stop_requested])
     except WganKitError as exc:
         raise _fail(exc.problems) from None
+
+
+@app.command(epilog="""**Examples**
+
+`wgan-kit check`  —  the checks `wgan-kit run` makes, for the default run
+
+`wgan-kit check --constraint clip --set critic.norm=batch --json`
+""")
+def check(
+    gen: GenFlag = None,
+    critic: CriticFlag = None,
+    constraint: ConstraintFlag = None,
+    objective: ObjectiveFlag = None,
+    data: DataFlag = None,
+    recipe: RecipeFlag = None,
+    steps: StepsFlag = None,
+    batch_size: BatchSizeFlag = None,
+    n_critic: NCriticFlag = None,
+    seed: SeedFlag = None,
+    device: DeviceFlag = None,
+    config: ConfigFlag = None,
+    set_: SetFlag = None,
+    threads: ThreadsFlag = None,
+    plugin: PluginFlag = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run the preflight alone: the checks `wgan-kit run` makes on a tiny batch before training
+    (batch coupling, double backward, penalty norm, shapes and ranges, first steps, device).
+
+    Takes the flags of `run` that choose and configure it. Exits 1 when a check fails.
+    """
+    try:
+        from .composition import build, resolve_layers
+        from .preflight import run_preflight
+
+        flags = {"steps": steps, "batch_size": batch_size, "n_critic": n_critic, "seed": seed,
+                 "device": device}
+        named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
+                 "data": data}
+        registry = _registry(plugin)
+        trainer = build(resolve_layers(_layers(config, named, flags, set_), registry,
+                                       recipe=recipe), hooks=registry.hooks.hook)
+        _set_threads(threads)
+        report = run_preflight(trainer, registry)
+    except WganKitError as exc:
+        raise _fail(exc.problems) from None
+    if json_:
+        print(report.to_json())
+    else:
+        styles = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+        table = Table("check", "status", "measured", "advice")
+        for c in report.checks:
+            table.add_row(c.name, Text(c.status, style=styles[c.status]), c.measured, c.advice)
+        stdout.print(table)
+        stdout.print(report.summary())
+    if report.failures:
+        raise typer.Exit(1)
 
 
 @app.command(epilog="**Example**\n\n`wgan-kit sample runs/X --n 500 --out samples.png`")

@@ -1,4 +1,4 @@
-"""The hooks a wgan-kit plugin can implement.
+"""The hooks a wgan-kit plugin can implement, and what they return.
 
 A plugin is a module named by an entry point in the group `wgan_kit`; it implements hooks with
 `@wgan_kit.hookimpl`, taking any subset of a hook's arguments by name. `register_components` adds
@@ -16,7 +16,8 @@ Types are imported only for type checking, so this module stays cheap.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import pluggy
 
@@ -28,6 +29,21 @@ if TYPE_CHECKING:
 
 hookspec = pluggy.HookspecMarker("wgan_kit")
 hookimpl = pluggy.HookimplMarker("wgan_kit")
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one preflight check.
+
+    `status` is "pass", "warn" (the run starts; the warning is printed and recorded) or "fail" (the
+    run is refused). `measured` says what the check saw; `advice` is one line, the reason and the
+    fix, and stays empty on a pass.
+    """
+
+    name: str
+    status: Literal["pass", "warn", "fail"]
+    measured: str
+    advice: str = ""
 
 
 @hookspec
@@ -79,3 +95,16 @@ def samples_saved(trainer: Trainer, path: Path) -> None:
 def run_finished(trainer: Trainer, metrics: dict[str, float]) -> None:
     """`train()` reached `run.steps`; `metrics` are the last logged ones. Not called when training
     stops on an error."""
+
+
+@hookspec
+def preflight_checks(trainer: Trainer) -> list[Check]:
+    """Checks of your own, run with wgan-kit's before every `wgan-kit run` and by `wgan-kit check`.
+
+    Return one `Check` per thing you checked, for the parts of `trainer` that are yours (look at
+    `trainer.parts`, `trainer.config` and `trainer.device`), and `[]` for runs that do not use your
+    components. Work on copies (`copy.deepcopy(trainer.critic)`) and on a tiny batch, so that the
+    run trains exactly as it would have without the check, and keep it well under a second. A
+    "fail" refuses the run with your advice; a hook that raises is reported as a warning naming
+    your package.
+    """

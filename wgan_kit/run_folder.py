@@ -4,6 +4,7 @@
     metrics.jsonl    one JSON object per logged step
     checkpoints/     step-NNNNNNNN.safetensors, the last few kept
     samples/         step-NNNNNNNN.png pictures of generated (and real) samples
+    preflight.json   the checks made before training (`wgan-kit check`), with their cost
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from .errors import WganKitError
 
 CHECKPOINT = re.compile(r"step-(\d+)\.safetensors")
-OWNED = ("config.toml", "metrics.jsonl", "checkpoints", "samples")
+OWNED = ("config.toml", "metrics.jsonl", "checkpoints", "samples", "preflight.json")
 
 
 class RunFolder:
@@ -28,6 +29,7 @@ class RunFolder:
         self.metrics = path / "metrics.jsonl"
         self.checkpoints = path / "checkpoints"
         self.samples = path / "samples"
+        self.preflight = path / "preflight.json"
 
     @classmethod
     def check(cls, path: str | Path, *, overwrite: bool = False) -> RunFolder:

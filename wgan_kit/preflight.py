@@ -1,0 +1,446 @@
+"""Preflight: catch a doomed run in seconds, before it trains for hours.
+
+Each check is a small function returning a `Check`: pass, warn or fail, what it measured, and one
+line of reason and fix. `run_preflight` runs them all on a tiny batch, on copies of the trainer's
+nets and optimizers and inside random streams of its own, so the run it checks trains exactly as it
+would have without it. Plugins add their own checks through the `preflight_checks` hook.
+
+The checks guard the ways a WGAN run is known to fail:
+
+1. a critic that couples the samples of a batch under a per-sample gradient penalty (WGAN-GP
+   Section 4, "No critic batch normalization"). `composition.build` already refuses torch's batch
+   norm modules by name, early and even without a preflight; this check is the behavioural
+   version, which also catches couplings no name reveals (minibatch statistics, custom layers);
+2. an op without a second derivative, which a gradient penalty needs: Equation 3 is trained through
+   ∇D itself;
+3. a penalty norm that is not taken per sample over all of the sample's axes;
+4. generator output whose shape or range does not match the data's;
+5. first steps that are not finite, or a critic loss growing by orders of magnitude;
+6. a device that cannot be used, or a batch that will not fit in its memory.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import json
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from . import randomness
+from .config import RunSettings
+from .engine import Parts, Trainer
+from .errors import WganKitError
+from .hookspecs import Check
+from .protocols import LipschitzConstraint, SampleSpec
+from .registry import Registry
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+TINY_BATCH = 8  # samples per batch in every check: enough to see coupling, cheap for any net
+REHEARSAL_STEPS = 2  # generator steps (each after n_critic critic steps) of the first-steps check
+GROWTH_LIMIT = 1e3  # |critic loss| + penalty beyond this many times max(initial, 1): exploding
+SECTION_4 = "WGAN-GP Section 4, 'No critic batch normalization'"
+
+
+class Verdict(NamedTuple):
+    status: str
+    measured: str
+    advice: str = ""
+
+
+def preflight_check(name: str) -> Callable[[Callable[..., Verdict]], Callable[..., Check]]:
+    """Make a function returning a `Verdict` the check `name`. An exception it raises is a failure:
+    the run would meet the same error in its first step."""
+
+    def decorate(function: Callable[..., Verdict]) -> Callable[..., Check]:
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Check:
+            try:
+                return Check(name, *function(*args, **kwargs))
+            except Exception as exc:
+                return Check(name, FAIL, f"{type(exc).__name__}: {_first_line(exc)}",
+                             "the run would raise this in its first step; --no-preflight shows "
+                             "where")
+        return checked
+
+    return decorate
+
+
+@preflight_check("device")
+def check_device(device: torch.device) -> Verdict:
+    """The run's device takes a tensor (`resolve_device` has already refused unknown names)."""
+    try:
+        torch.zeros(1, device=device)
+    except (RuntimeError, AssertionError) as exc:
+        return Verdict(FAIL, f"{device}: {_first_line(exc)}",
+                       f"run.device: {device} cannot be used here; use --device cpu or auto")
+    return Verdict(PASS, f"{device} takes tensors")
+
+
+@preflight_check("memory")
+def check_memory(critic: nn.Module, constraint: LipschitzConstraint, batch: torch.Tensor,
+                 batch_size: int) -> Verdict:
+    """On CUDA, a critic step on the tiny batch, scaled to the full batch, against free memory."""
+    device = batch.device
+    if device.type != "cuda":
+        return Verdict(PASS, f"not estimated on {device.type}")
+    needed = torch.cuda.memory_allocated(device) + _critic_step_bytes(
+        critic, constraint, batch, batch_size)
+    free, _ = torch.cuda.mem_get_info(device)
+    measured = f"about {needed / 2**30:.2f} GiB for batch {batch_size}; {free / 2**30:.2f} GiB free"
+    if needed > free:
+        return Verdict(WARN, measured, f"run.batch_size: {batch_size} will likely not fit on "
+                                       f"{device}; lower it or use a smaller net")
+    return Verdict(PASS, measured)
+
+
+def _critic_step_bytes(critic: nn.Module, constraint: LipschitzConstraint, batch: torch.Tensor,
+                       batch_size: int) -> int:
+    """Peak memory of one critic step: gradients once, activations scaled from the tiny batch."""
+    device = batch.device
+    critic = copy.deepcopy(critic)
+    gradients = sum(p.numel() * p.element_size() for p in critic.parameters())
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    start = torch.cuda.memory_allocated(device)
+    loss = critic(batch).mean() - critic(batch.flip(0)).mean()
+    penalty = constraint.penalty(critic, batch, batch.flip(0))
+    (loss if penalty is None else loss + penalty.value).backward()
+    activations = max(torch.cuda.max_memory_allocated(device) - start - gradients, 0)
+    return gradients + activations * batch_size // len(batch)
+
+
+@preflight_check("shapes")
+def check_shapes(generator: nn.Module, critic: nn.Module, spec: SampleSpec, batch: torch.Tensor,
+                 latent: torch.Tensor) -> Verdict:
+    """Real batches, generated batches and the spec agree on a sample's shape; the critic gives one
+    score per sample."""
+    n, expected = len(batch), (len(batch), *spec.shape)
+    with torch.no_grad():
+        fake = generator(latent)
+        scores = critic(batch)
+    if tuple(batch.shape) != expected:
+        return Verdict(FAIL, f"real batch {tuple(batch.shape)}, spec {spec.shape}",
+                       "data: its batches do not have the shape its spec declares; fix the data "
+                       "source's spec or its batches")
+    if tuple(fake.shape) != expected:
+        return Verdict(FAIL, f"generated {tuple(fake.shape)}, real {expected}",
+                       "gen: its output does not have the data's shape; size the generator's "
+                       f"output for samples of shape {spec.shape}")
+    if tuple(scores.shape) not in ((n,), (n, 1)):
+        return Verdict(FAIL, f"scores {tuple(scores.shape)} for {n} samples",
+                       f"critic: must give one score per sample, shape ({n},) or ({n}, 1)")
+    return Verdict(PASS, f"samples {spec.shape} from data and generator, one score each")
+
+
+@preflight_check("value range")
+def check_value_range(generator: nn.Module, spec: SampleSpec, batch: torch.Tensor,
+                      latent: torch.Tensor) -> Verdict:
+    """Real samples are finite; generated samples stay in the data's declared value range, also
+    for large z, which drives a bounded output layer to its bounds (tanh to ±1)."""
+    if not torch.isfinite(batch).all():
+        return Verdict(FAIL, "NaN or Inf in the first real batch",
+                       "data: holds non-finite values; clean or filter the data source")
+    with torch.no_grad():
+        fake = torch.cat([generator(latent), generator(10 * latent)])
+    low, high = fake.min().item(), fake.max().item()
+    measured = f"generated [{low:.3g}, {high:.3g}] for z and 10z"
+    if spec.value_range is None:
+        return Verdict(PASS, f"{measured}; the data declare no range")
+    lower, upper = spec.value_range
+    measured += f", data [{lower:g}, {upper:g}]"
+    margin = 0.01 * (upper - lower)
+    if low < lower - margin or high > upper + margin:
+        return Verdict(WARN, measured,
+                       "gen: outputs leave the data's range, so the critic can tell fakes by range "
+                       "alone; end the generator in a matching nonlinearity (sigmoid for [0, 1], "
+                       "tanh for [-1, 1]) or rescale the data")
+    return Verdict(PASS, measured)
+
+
+@preflight_check("sample independence")
+def check_sample_independence(critic: nn.Module, constraint: LipschitzConstraint,
+                              batch: torch.Tensor) -> Verdict:
+    """Changing one sample of a batch changes no other sample's score. A penalty on each sample's
+    gradient assumes it (WGAN-GP Section 4); batch norm and minibatch statistics break it."""
+    if len(batch) < 2:
+        return Verdict(PASS, "a batch of one sample")
+    perturbed = batch.clone()
+    perturbed[0] += torch.randn_like(perturbed[0])
+    before, after = _scores_with_same_randomness(critic, batch, perturbed)
+    change = (after[1:] - before[1:]).abs().max().item()
+    tolerance = 1e-4 * (1 + before.abs().max().item())
+    measured = f"other scores moved by {change:.3g} (tolerance {tolerance:.1g})"
+    if not change > tolerance:
+        return Verdict(PASS, measured)
+    batch_norm = next((name for name, module in critic.named_modules()
+                       if isinstance(module, nn.modules.batchnorm._BatchNorm)), None)
+    if batch_norm is not None:
+        measured += f"; batch norm at {batch_norm}"
+    if constraint.penalises_input_gradients:
+        return Verdict(FAIL, measured,
+                       "critic: one sample's score depends on the others in its batch, and the "
+                       "constraint penalises each sample's gradient, which is then invalid "
+                       f"({SECTION_4}): use a per-sample normalization (critic.norm=layer), or a "
+                       "constraint such as clip")
+    return Verdict(WARN, measured,
+                   "critic: one sample's score depends on the others in its batch; allowed by this "
+                   f"constraint, but a gradient penalty would be invalid with it ({SECTION_4})")
+
+
+def _scores_with_same_randomness(critic: nn.Module, *batches: torch.Tensor
+                                 ) -> list[torch.Tensor]:
+    """The critic's scores of each batch, each drawn from the same random state (same dropout)."""
+    devices = [batches[0].device.index or 0] if batches[0].device.type == "cuda" else []
+    scores = []
+    for batch in batches:
+        with torch.random.fork_rng(devices), torch.no_grad():
+            scores.append(critic(batch).reshape(len(batch), -1))
+    return scores
+
+
+@preflight_check("double backward")
+def check_double_backward(critic: nn.Module, constraint: LipschitzConstraint,
+                          batch: torch.Tensor) -> Verdict:
+    """The constraint's penalty trains the critic: its gradient reaches the critic's weights, which
+    for a gradient penalty means differentiating through ∇D, a second derivative."""
+    try:
+        penalty = constraint.penalty(critic, batch, batch)
+        if penalty is None:
+            return Verdict(PASS, "not needed: the constraint adds no penalty")
+        penalty.value.backward()
+    except RuntimeError as exc:
+        culprit = _module_without_double_backward(critic, batch)
+        where = f"in {culprit}: " if culprit else ""
+        return Verdict(FAIL, f"{where}{_first_line(exc)}",
+                       f"critic: {culprit or 'an op'} has no second derivative on "
+                       f"{batch.device.type}, which the penalty needs; replace it with an op that "
+                       "has one (e.g. a non-cuDNN RNN, plain attention), or use a constraint such "
+                       "as clip")
+    return Verdict(PASS, "the penalty's gradient reaches the critic")
+
+
+def _module_without_double_backward(critic: nn.Module, batch: torch.Tensor) -> str | None:
+    """The first (innermost) submodule of `critic` that cannot be differentiated twice, tried on
+    the inputs it received in a forward pass of `batch`."""
+    inputs: dict[str, tuple[Any, ...]] = {}
+    modules = dict(critic.named_modules())
+
+    def recorder(name: str) -> Callable[..., None]:
+        def record(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            inputs.setdefault(name, args)  # returns None: a hook's result would replace the output
+        return record
+
+    hooks = [module.register_forward_hook(recorder(name)) for name, module in modules.items()
+             if name]
+    try:
+        with torch.no_grad():
+            critic(batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    failing = [name for name, args in inputs.items()
+               if not _twice_differentiable(modules[name], args)]
+    innermost = [name for name in failing
+                 if not any(other.startswith(name + ".") for other in failing)]
+    return innermost[0] if innermost else None
+
+
+def _twice_differentiable(module: nn.Module, args: tuple[Any, ...]) -> bool:
+    args = tuple(a.detach().requires_grad_(True) if torch.is_tensor(a) and a.is_floating_point()
+                 else a for a in args)
+    leaves = [a for a in args if torch.is_tensor(a) and a.requires_grad]
+    leaves += [p for p in module.parameters() if p.requires_grad]
+    try:
+        output = module(*args)
+        outputs = [o for o in (output if isinstance(output, (tuple, list)) else (output,))
+                   if torch.is_tensor(o) and o.requires_grad]
+        if not outputs or not leaves:
+            return True
+        # Weigh the outputs by trainable weights, as the layers after the module do: the gradient
+        # flowing back then needs gradients itself, and an op without them raises.
+        weights = [torch.randn_like(o).requires_grad_(True) for o in outputs]
+        first = torch.autograd.grad(sum((o * w).sum() for o, w in zip(outputs, weights)), leaves,
+                                    create_graph=True, allow_unused=True)
+        second = [g.square().sum() for g in first if g is not None and g.requires_grad]
+        if second:  # backward(), not grad(): it runs every node, the one that raises included
+            sum(second).backward()
+    except RuntimeError:
+        return False
+    return True
+
+
+@preflight_check("penalty norm")
+def check_penalty_norm(critic: nn.Module, constraint: LipschitzConstraint,
+                       batch: torch.Tensor) -> Verdict:
+    """The penalty's norms are ‖∇D(x)‖₂ per sample over all of its axes. With real == fake every
+    interpolate is x itself, whatever ε is, so ∇D(x) can be computed here independently."""
+    critic = copy.deepcopy(critic).eval()  # the same function on both calls (no dropout)
+    x = batch.detach().clone()
+    penalty = constraint.penalty(critic, x, x)
+    if penalty is None or not constraint.penalises_input_gradients:
+        return Verdict(PASS, "not applicable: the constraint penalises no input gradient")
+    (gradient,) = torch.autograd.grad(critic(x.requires_grad_(True)).sum(), x)
+    expected = gradient.flatten(1).norm(dim=1)
+    norms = penalty.grad_norm.detach()
+    if norms.numel() != len(x):
+        return Verdict(FAIL, f"grad_norm of shape {tuple(norms.shape)} for {len(x)} samples",
+                       "constraint: take one norm per sample over all its axes, e.g. "
+                       "gradient.flatten(1).norm(dim=1)")
+    error = ((norms.reshape(-1) - expected).abs() / expected.clamp(min=1e-6)).max().item()
+    measured = f"largest relative difference from ‖∇D(x)‖₂: {error:.2g}"
+    if error > 1e-3:
+        return Verdict(FAIL, measured, "constraint: its norm is not ‖∇D(x)‖₂ per sample over all "
+                                       "axes; use gradient.flatten(1).norm(dim=1)")
+    return Verdict(PASS, measured)
+
+
+@preflight_check("first steps")
+def check_first_steps(trainer: Trainer, batch: torch.Tensor, latent: torch.Tensor, *,
+                      steps: int = REHEARSAL_STEPS) -> Verdict:
+    """A few real steps of Algorithm 1 on tiny batches, on copies of the nets and optimizers: the
+    losses stay finite, and the critic's loss (with its penalty) does not grow by orders of
+    magnitude."""
+    rehearsal = _rehearsal(trainer, len(batch), steps)
+    critic, parts = rehearsal.critic, rehearsal.parts
+    with torch.no_grad():
+        fake = rehearsal.generator(latent)
+        loss = parts.objective.critic_loss(critic(batch), critic(fake)).item()
+    penalty = parts.constraint.penalty(critic, batch, fake)
+    start = _critic_objective({"critic_loss": loss,
+                               "penalty": penalty.value.item() if penalty is not None else 0.0})
+    seen = _MetricsRecorder()
+    advice = f"lower run.lr (now {trainer.run.lr:g}) or the penalty weight, and check the data"
+    try:
+        rehearsal.train(progress=seen)
+    except WganKitError as exc:
+        return Verdict(FAIL, str(exc).split(";")[0],
+                       f"training is not finite in its first steps: {advice}")
+    largest = max(_critic_objective(metrics) for metrics in seen.metrics)
+    measured = (f"critic loss + penalty {start:.3g} -> up to {largest:.3g} in "
+                f"{steps * trainer.run.n_critic} critic steps")
+    if largest > GROWTH_LIMIT * max(start, 1.0):
+        return Verdict(FAIL, measured, f"the critic's loss explodes in its first steps: {advice}")
+    return Verdict(PASS, measured)
+
+
+def _critic_objective(metrics: dict[str, float]) -> float:
+    return abs(metrics["critic_loss"]) + abs(metrics.get("penalty", 0.0))
+
+
+def _rehearsal(trainer: Trainer, batch_size: int, steps: int) -> Trainer:
+    """A trainer on copies of `trainer`'s nets, optimizers (with their state) and constraint, for
+    `steps` generator steps on batches of `batch_size`, logging every step and writing nothing."""
+    generator, critic, generator_optimizer, critic_optimizer, constraint, objective = copy.deepcopy(
+        (trainer.generator, trainer.critic, trainer.generator_optimizer, trainer.critic_optimizer,
+         trainer.parts.constraint, trainer.parts.objective))
+    run: RunSettings = trainer.run.model_copy(
+        update={"steps": steps, "batch_size": batch_size, "log_every": 1})
+    rehearsal = Trainer(Parts(generator, critic, constraint, objective, trainer.parts.data),
+                        dataclasses.replace(trainer.config, run=run), trainer.device)
+    rehearsal.generator_optimizer = generator_optimizer
+    rehearsal.critic_optimizer = critic_optimizer
+    return rehearsal
+
+
+class _MetricsRecorder:
+    """A `Progress` that keeps every logged line."""
+
+    def __init__(self) -> None:
+        self.metrics: list[dict[str, float]] = []
+
+    def start(self, done: int, total: int) -> None:
+        pass
+
+    def advance(self, step: int, metrics: dict[str, float] | None) -> None:
+        if metrics:
+            self.metrics.append(metrics)
+
+    def note(self, text: str) -> None:
+        pass
+
+
+def plugin_checks(trainer: Trainer, registry: Registry) -> list[Check]:
+    """The checks plugins add through the `preflight_checks` hook, one plugin at a time, so that a
+    broken one is reported (as a warning) and the others still run."""
+    checks: list[Check] = []
+    for hook in registry.hooks.hook.preflight_checks.get_hookimpls():
+        try:
+            returned = list(hook.function(trainer=trainer))
+            if not all(isinstance(c, Check) for c in returned):
+                raise TypeError("preflight_checks must return a list of wgan_kit.Check")
+        except Exception as exc:
+            checks.append(Check(f"plugin {hook.plugin_name}", WARN,
+                                f"{type(exc).__name__}: {_first_line(exc)}",
+                                "the plugin's preflight check is broken; report it to its "
+                                "authors"))
+            continue
+        checks += returned
+    return checks
+
+
+@dataclasses.dataclass(frozen=True)
+class Preflight:
+    """Every check's outcome, and what the preflight cost."""
+
+    checks: list[Check]
+    seconds: float
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    @property
+    def warnings(self) -> list[Check]:
+        return [c for c in self.checks if c.status == WARN]
+
+    def summary(self) -> str:
+        return (f"preflight: {len(self.checks)} checks, {len(self.failures)} failed, "
+                f"{len(self.warnings)} warned, in {self.seconds:.2f} s")
+
+    def to_json(self) -> str:
+        return json.dumps({"seconds": round(self.seconds, 4),
+                           "checks": [dataclasses.asdict(c) for c in self.checks]}, indent=2)
+
+
+def run_preflight(trainer: Trainer, registry: Registry | None = None) -> Preflight:
+    """Run every check on `trainer` (and the plugins' in `registry`), leaving its nets, optimizers
+    and random streams as they were."""
+    started = time.perf_counter()
+    with randomness.installed(randomness.capture()):  # the caller's streams come back afterwards
+        randomness.seed_everything(trainer.run.seed)
+        checks = _built_in_checks(trainer)
+        if registry is not None:
+            checks += plugin_checks(trainer, registry)
+    return Preflight(checks, time.perf_counter() - started)
+
+
+def _built_in_checks(trainer: Trainer) -> list[Check]:
+    device = check_device(trainer.device)
+    if device.status == FAIL:
+        return [device]
+    data, constraint = trainer.parts.data, trainer.parts.constraint
+    n = min(TINY_BATCH, trainer.run.batch_size)
+    batch = next(data.batches(n, seed=trainer.run.seed, device=trainer.device))
+    latent = trainer.latent(n)
+    generator, critic = copy.deepcopy(trainer.generator), copy.deepcopy(trainer.critic)
+    shapes = check_shapes(generator, critic, data.spec, batch, latent)
+    if shapes.status == FAIL:  # every later check would fail on the same mismatch
+        return [device, shapes]
+    return [device, shapes,
+            check_memory(critic, constraint, batch, trainer.run.batch_size),
+            check_value_range(generator, data.spec, batch, latent),
+            check_sample_independence(critic, constraint, batch),
+            check_double_backward(critic, constraint, batch),
+            check_penalty_norm(critic, constraint, batch),
+            check_first_steps(trainer, batch, latent)]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
