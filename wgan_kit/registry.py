@@ -24,7 +24,7 @@ from . import hookspecs
 from .errors import WganKitError
 
 ENTRY_POINT_GROUP = "wgan_kit"
-KINDS = ("generator", "critic", "constraint", "objective", "data")
+KINDS = ("generator", "critic", "constraint", "objective", "data", "features")
 
 
 class NoOptions(BaseModel):
@@ -38,10 +38,12 @@ class Component:
     """A named part a run can be composed of.
 
     `factory(options, spec)` builds a generator or critic for samples of `spec`;
-    `factory(options)` builds a constraint, objective or data source. `options` is a pydantic model
-    with `extra="forbid"` and a `Field(description=...)` per option. `suggests` holds the settings
-    the component's source paper used with it, as dotted keys (`"run.n_critic": 5`); they apply
-    below anything the user sets. `package` and `version` are filled in by the registry.
+    `factory(options)` builds a constraint, objective or data source; `factory(options, data)`
+    builds a feature extractor for `wgan-kit eval` (see wgan_kit.evaluation). `options` is a
+    pydantic model with `extra="forbid"` and a `Field(description=...)` per option. `suggests`
+    holds the settings the component's source paper used with it, as dotted keys
+    (`"run.n_critic": 5`); they apply below anything the user sets. `package` and `version` are
+    filled in by the registry.
     """
 
     kind: str
