@@ -233,6 +233,27 @@ def eval_(
     stdout.print(table)
 
 
+@app.command(epilog="**Examples**\n\n`wgan-kit report runs/X --out report.html`\n\n"
+                     "`wgan-kit report runs/gp runs/clip --out compare.html --eval`  —  "
+                     "curves overlaid, scores side by side")
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders.")],
+    out: Annotated[Path, typer.Option(help="The HTML page to write.")],
+    eval_: Annotated[bool, typer.Option("--eval", help="Add `wgan-kit eval`'s scores.")] = False,
+    n: Annotated[int, typer.Option(min=2, max=1_000_000,
+                                   help="Samples for --eval's scores.")] = 1000,
+) -> None:
+    """One self-contained HTML page about one or more runs: config, metrics, overlaid curves,
+    latest samples, the critic's weight histogram and, for 2-D points, its value surface."""
+    try:
+        from .report import write_report
+
+        write_report(run_dirs, out, evaluate_n=n if eval_ else None)
+    except WganKitError as exc:
+        raise _fail(exc.problems) from None
+    print(f"wrote {out}", file=sys.stderr)
+
+
 @plugins_app.command("list")
 def plugins_list(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
                  ) -> None:
