@@ -147,16 +147,17 @@ def run(
 @app.command(epilog="**Example**\n\n`wgan-kit sample runs/X --n 500 --out samples.png`")
 def sample(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="A run folder.")],
-    out: Annotated[Path, typer.Option(help="Output: .png (a picture) or .safetensors "
-                                           "(the raw samples under the key 'samples').")],
+    out: Annotated[Path, typer.Option(help="Output: .png (a picture), .txt (text data: one "
+                                           "line per sample) or .safetensors (the raw samples "
+                                           "under the key 'samples').")],
     n: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many samples.")] = 64,
     seed: Annotated[int, typer.Option(help="Seed of the latent points.")] = 0,
 ) -> None:
     """Draw samples from a run's last checkpoint."""
     try:
-        if out.suffix not in (".png", ".safetensors"):
+        if out.suffix not in (".png", ".txt", ".safetensors"):
             raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; "
-                               "use .png or .safetensors")
+                               "use .png, .txt or .safetensors")
         if out.exists():
             raise WganKitError(f"--out {out}: already exists; choose another name")
         import torch
@@ -169,10 +170,17 @@ def sample(
         latent = torch.randn(n, trainer.generator.latent_dim,
                              generator=torch.Generator().manual_seed(seed)).to(trainer.device)
         samples = trainer.sample(n, latent=latent)
+        data = trainer.parts.data
         if out.suffix == ".safetensors":
             checkpoint.save(out, {"samples": samples}, {"step": trainer.step})
+        elif out.suffix == ".txt":
+            if data.spec.kind != "sequence":
+                raise WganKitError(f"--out {out}: .txt is for text, and this run generates "
+                                   f"{data.spec.kind!r}; use .png or .safetensors")
+            # decode takes the most likely symbol at each position (argmax)
+            out.write_text("".join(f"{line}\n" for line in data.decode(samples)),
+                           encoding="utf-8")
         else:
-            data = trainer.parts.data
             real = data.decode(data.held_out(n, device=trainer.device))
             if not save_picture(data.spec.kind, data.decode(samples), out, real=real,
                                 title=f"{run_dir.name}, step {trainer.step}"):
