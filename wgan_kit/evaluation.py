@@ -7,8 +7,9 @@
   *high-quality* when it lies within 3σ of its nearest centre, and a mode is *captured* when at
   least 20 high-quality samples per 2,500 (0.8 % of N) fall on it.
 - sequences: the Jensen–Shannon divergence, in bits, between the character n-gram distributions
-  (n = 1…4) of generated and held-out real lines — WGAN-GP's language metric (Section 5.4) — with
-  the same divergence between two real sets as the baseline for scale.
+  (n = 1…4) of generated and held-out real lines — how the released code of WGAN-GP's language
+  model (Section 5.5; `gan_language.py`, js1…js4) scores it — with the same divergence between two
+  real sets as the baseline for scale.
 - images: FID and KID (torchmetrics) on the features of a pluggable extractor, a component of kind
   "features": `inception` is the standard FID network; any other extractor's scores carry its
   label ("classifier FID"), since they are not comparable with published FIDs. An extractor with
@@ -169,6 +170,7 @@ def image_scores(generated: Tensor, real: Tensor, extractor: FeatureExtractor, *
     fake_features, real_features = extract(extractor, generated), extract(extractor, real)
     features = PrecomputedFeatures(extractor.num_features)
     subset = min(1000, len(generated) // 2, len(real) // 2)  # halves: subsets that differ
+    logits = getattr(extractor, "logits", None)
     with warnings.catch_warnings():  # "will save all extracted features": intended here
         warnings.simplefilter("ignore", UserWarning)
         frechet = FrechetInceptionDistance(feature=features)
@@ -177,19 +179,18 @@ def image_scores(generated: Tensor, real: Tensor, extractor: FeatureExtractor, *
     for metric in (frechet, kernel):
         metric.update(real_features, real=True)
         metric.update(fake_features, real=False)
-    with torch.random.fork_rng():  # KID and IS draw random subsets: make them repeatable
+    with torch.random.fork_rng(devices=[]):  # KID and IS draw random subsets: repeatable
         torch.manual_seed(seed)
-        fid = float(frechet.compute())
         kid_mean, kid_std = (float(v) for v in kernel.compute())
-        scores = [Score(f"{key}fid", f"{prefix}FID", fid,
+        scores = [Score(f"{key}fid", f"{prefix}FID", float(frechet.compute()),
                         f"Fréchet distance of {extractor.num_features}-d {prefix or 'Inception '}"
                         "features (lower is better)"),
                   Score(f"{key}kid", f"{prefix}KID", kid_mean,
                         f"kernel distance, ± {kid_std:.2g} over 100 subsets of {subset}")]
-        logits = getattr(extractor, "logits", None)
         if logits is not None:
             inception_style.update(extract(logits, generated))
-            scores.append(Score(f"{key}score", f"{prefix}score", float(inception_style.compute()[0]),
+            scores.append(Score(f"{key}score", f"{prefix}score",
+                                float(inception_style.compute()[0]),
                                 "exp E[KL(p(y|x) ‖ p(y))] of the classifier, Inception-Score "
                                 "style; higher is better"))
     return scores
