@@ -120,7 +120,6 @@ def test_the_classifier_features_are_trained_once_cached_and_always_labelled(
 
 
 def test_the_inception_features_load_offline_from_the_installed_wheel(registry):
-    pytest.importorskip("torch")
     from importlib import metadata
 
     try:
