@@ -94,7 +94,7 @@ def test_sample_writes_pictures_and_raw_samples(tmp_path):
     again = invoke("sample", str(tmp_path / "run"), "--n", "50", "--out", str(raw))
     assert again.exit_code == 2 and "already exists" in again.output
     wrong = invoke("sample", str(tmp_path / "run"), "--out", str(tmp_path / "s.jpg"))
-    assert wrong.exit_code == 2 and "use .png or .safetensors" in wrong.output
+    assert wrong.exit_code == 2 and "use .png, .txt or .safetensors" in wrong.output
 
 
 def test_plugins_list_and_show():

@@ -73,6 +73,10 @@ class RunSettings(BaseModel):
                                   description="Generator steps between checkpoints.")
     sample_every: int = Field(1000, ge=1, le=10**9,
                               description="Generator steps between sample pictures.")
+    heldout_every: int = Field(100, ge=0, le=10**9,
+                               description="Generator steps between the critic's losses on a "
+                                           "training and a held-out real batch (WGAN-GP Figure "
+                                           "5b); 0: never.")
     keep_checkpoints: int = Field(3, ge=1, le=10**6, description="How many recent checkpoints to keep.")
     archive_every: int = Field(0, ge=0, le=10**9,
                                description="Also keep every checkpoint at a multiple of this "

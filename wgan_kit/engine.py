@@ -100,6 +100,7 @@ class Trainer:
         # Pictures use the same latent points throughout, so that they show progress, not noise.
         fixed = torch.Generator().manual_seed(self.run.seed)
         self.fixed_latent = torch.randn(1000, parts.generator.latent_dim, generator=fixed).to(device)
+        self.heldout_batch: torch.Tensor | None = None  # real samples the critic never trains on
 
     @property
     def generator(self) -> nn.Module:
@@ -185,7 +186,10 @@ class Trainer:
                 means.add(critic_loss=critic_loss,
                           wasserstein=real_scores.mean() - fake_scores.mean())
                 if penalty is not None:
-                    means.add(penalty=penalty.value, grad_norm=penalty.grad_norm.mean())
+                    norms = penalty.grad_norm  # ‖∇D(x̂)‖ at each interpolate
+                    means.add(penalty=penalty.value, grad_norm=norms.mean(),
+                              lipschitz_violation=(norms > 1).float().mean())
+                    means.add_max(grad_norm_max=norms.max())
 
             # Lines 11-12: a generator update on its own latent batch. The critic's weights get no
             # gradients: only its input does.
@@ -199,6 +203,8 @@ class Trainer:
                 update_moving_average(self.ema_generator, generator, run.ema_decay)
             self.step += 1
             means.add(generator_loss=generator_loss)
+            if run.heldout_every and self.step % run.heldout_every == 0:
+                means.add(**self.heldout_losses(real))
 
             last = self.step == run.steps or self.stop_requested is not None
             metrics = None
@@ -207,6 +213,8 @@ class Trainer:
                 metrics = means.pop()
                 _refuse_non_finite(self.step, metrics)
                 metrics = {"step": self.step, **metrics,
+                           "lr_generator": self.generator_optimizer.param_groups[0]["lr"],
+                           "lr_critic": self.critic_optimizer.param_groups[0]["lr"],
                            "gen_steps_per_s": (self.step - last_log_step) / (now - clock)}
                 clock, last_log_step = now, self.step
                 logged = metrics
@@ -222,6 +230,23 @@ class Trainer:
             if self.stop_requested is not None:
                 break
         return logged
+
+    @torch.no_grad()
+    def heldout_losses(self, train_batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The critic loss on a training batch and on a fixed held-out real batch, against the
+        same fake batch (WGAN-GP Figure 5b: a growing gap means the critic overfits). The fake
+        batch comes from the fixed latent points, so no random stream of training is touched."""
+        if self.heldout_batch is None:
+            self.heldout_batch = self.parts.data.held_out(len(train_batch), device=self.device)
+        fake = self.sample(len(train_batch), latent=self.fixed_latent[:len(train_batch)])
+        self.critic.eval()  # batch-norm statistics must not learn from held-out data
+        try:
+            fake_scores = self.critic(fake)
+            return {name: self.parts.objective.critic_loss(self.critic(real), fake_scores)
+                    for name, real in (("critic_loss_train_batch", train_batch),
+                                       ("critic_loss_heldout_batch", self.heldout_batch))}
+        finally:
+            self.critic.train()
 
     def save_samples(self) -> Path | None:
         """A picture of generated samples (with held-out real ones) for the current step."""
@@ -295,12 +320,14 @@ class Trainer:
 
 
 class RunningMeans:
-    """Means of logged quantities since the last log step. The sums stay on the device, so the
-    hot loop never waits for the GPU; `pop` is the one place that synchronises."""
+    """Means (and, through `add_max`, maxima) of logged quantities since the last log step. They
+    stay on the device, so the hot loop never waits for the GPU; `pop` is the one place that
+    synchronises."""
 
     def __init__(self) -> None:
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
+        self.maxima: dict[str, torch.Tensor] = {}
 
     def add(self, **values: torch.Tensor) -> None:
         for name, value in values.items():
@@ -308,9 +335,16 @@ class RunningMeans:
             self.sums[name] = self.sums[name] + value if name in self.sums else value
             self.counts[name] = self.counts.get(name, 0) + 1
 
+    def add_max(self, **values: torch.Tensor) -> None:
+        for name, value in values.items():
+            value = value.detach().float()
+            self.maxima[name] = torch.maximum(self.maxima[name], value) if name in self.maxima \
+                else value
+
     def pop(self) -> dict[str, float]:
         means = {name: total.item() / self.counts[name] for name, total in self.sums.items()}
-        self.sums, self.counts = {}, {}
+        means |= {name: peak.item() for name, peak in self.maxima.items()}
+        self.sums, self.counts, self.maxima = {}, {}, {}
         return means
 
 

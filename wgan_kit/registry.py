@@ -35,7 +35,7 @@ from .errors import WganKitError
 from .hookspecs import hookimpl
 
 ENTRY_POINT_GROUP = "wgan_kit"
-KINDS = ("generator", "critic", "constraint", "objective", "data")
+KINDS = ("generator", "critic", "constraint", "objective", "data", "features")
 PLUGIN_API = 1  # the version of the protocols, hooks and Component; raised on a breaking change
 LOCAL_PACKAGE = "local"
 _local_plugins: dict[str, ModuleType] = {}  # registered in this process, by name
@@ -52,10 +52,12 @@ class Component:
     """A named part a run can be composed of.
 
     `factory(options, spec)` builds a generator or critic for samples of `spec`;
-    `factory(options)` builds a constraint, objective or data source. `options` is a pydantic model
-    with `extra="forbid"` and a `Field(description=...)` per option. `suggests` holds the settings
-    the component's source paper used with it, as dotted keys (`"run.n_critic": 5`); they apply
-    below anything the user sets. `package` and `version` are filled in by the registry.
+    `factory(options)` builds a constraint, objective or data source; `factory(options, data)`
+    builds a feature extractor for `wgan-kit eval` (see wgan_kit.evaluation). `options` is a
+    pydantic model with `extra="forbid"` and a `Field(description=...)` per option. `suggests`
+    holds the settings the component's source paper used with it, as dotted keys
+    (`"run.n_critic": 5`); they apply below anything the user sets. `package` and `version` are
+    filled in by the registry.
     """
 
     kind: str

@@ -23,6 +23,7 @@ TOY_CODE_SETTINGS = {
     "run.log_every": 50,
     "run.checkpoint_every": 200,
     "run.sample_every": 200,
+    "run.heldout_every": 50,
     "constraint.weight": 0.1,
 }
 

@@ -35,15 +35,17 @@ class _SampledPoints:
 
 
 class EightGaussians(_SampledPoints):
+    """`centres` (8, 2) and `std` are those of the points as sampled: the toy code divides every
+    point by 1.414, to unit-ish standard deviation."""
+
     def __init__(self, radius: float = 2.0, std: float = 0.02) -> None:
         angles = torch.arange(8) * (math.pi / 4)
-        self.centres = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
-        self.std = std
+        self.centres = radius * torch.stack([angles.cos(), angles.sin()], dim=1) / 1.414
+        self.std = std / 1.414
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         which = torch.randint(8, (n,), generator=generator)
-        noise = torch.randn(n, 2, generator=generator) * self.std
-        return (self.centres[which] + noise) / 1.414  # the toy code's scaling to unit-ish stdev
+        return self.centres[which] + torch.randn(n, 2, generator=generator) * self.std
 
 
 class SwissRoll(_SampledPoints):
@@ -58,7 +60,8 @@ class SwissRoll(_SampledPoints):
 
 
 class TwentyFiveGaussians:
-    """The toy code's fixed set: 4,000 points around each of 25 centres, shuffled once."""
+    """The toy code's fixed set: 4,000 points around each of 25 centres, shuffled once.
+    `centres` (25, 2) and `std` are those of the points as stored (scaled by 1/2.828)."""
 
     spec = POINTS
 
@@ -68,6 +71,7 @@ class TwentyFiveGaussians:
         centres = torch.cartesian_prod(grid, grid)
         points = centres.repeat(4000, 1) + 0.05 * torch.randn(100_000, 2, generator=generator)
         points = points[torch.randperm(100_000, generator=generator)] / 2.828
+        self.centres, self.std = centres / 2.828, 0.05 / 2.828
         n_held_out = int(len(points) * held_out)
         self.train_points, self.held_out_points = points[n_held_out:], points[:n_held_out]
         self.train_size, self.held_out_size = len(self.train_points), n_held_out
