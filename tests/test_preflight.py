@@ -8,7 +8,6 @@ import json
 import math
 import types
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
@@ -286,7 +285,7 @@ def plugin(name, hook):
     return module
 
 
-def test_plugins_add_checks_through_the_hook_and_a_broken_one_only_warns(tiny_trainer):
+def test_preflight_checks_of_plugins_are_run_and_a_broken_one_only_warns(tiny_trainer):
     registry = Registry(strict=True)
     registry.load_module(plugin("wgan_kit_widths", lambda trainer: [
         Check("critic width", "fail", f"{trainer.critic.net[1].out_features} units",
@@ -297,13 +296,6 @@ def test_plugins_add_checks_through_the_hook_and_a_broken_one_only_warns(tiny_tr
                                            "critic.hidden: use at least 64")
     broken = checks["plugin broken:wgan_kit_broken"]
     assert broken.status == "warn" and broken.measured == "ZeroDivisionError: division by zero"
-
-
-def test_every_hook_is_documented_for_plugin_authors():
-    contributing = (Path(__file__).resolve().parent.parent / "CONTRIBUTING.md").read_text()
-    hooks = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "wgan_kit_spec")]
-    assert sorted(hooks) == ["preflight_checks", "register_components"]
-    assert all(f"def {hook}(" in contributing for hook in hooks)
 
 
 # The command line ---------------------------------------------------------------------------------

@@ -206,7 +206,8 @@ class Trainer:
             if run.heldout_every and self.step % run.heldout_every == 0:
                 means.add(**self.heldout_losses(real))
 
-            last = self.step == run.steps or self.stop_requested is not None
+            stopping = self.stop_requested is not None  # read once: a signal may land any time
+            last = self.step == run.steps or stopping
             metrics = None
             if self.step % run.log_every == 0 or last:
                 now = time.perf_counter()
@@ -227,7 +228,7 @@ class Trainer:
                 self.save_checkpoint(randomness.capture())
             if self.folder and (self.step % run.sample_every == 0 or last):
                 self.save_samples()
-            if self.stop_requested is not None:
+            if stopping:
                 break
         return logged
 
