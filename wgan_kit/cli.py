@@ -78,6 +78,12 @@ def run(
     quiet: Annotated[bool, typer.Option(help="Plain log lines instead of a live bar.")] = False,
     threads: Annotated[Optional[int], typer.Option(
         min=1, max=1024, help="CPU threads for torch [default: torch's choice].")] = None,
+    precision: Annotated[Optional[str], typer.Option(
+        help="fp32, bf16 (autocast; fast on recent CPUs and GPUs) or fp16 (CUDA, with a "
+             "gradient scaler).")] = None,
+    compile_: Annotated[Optional[bool], typer.Option(
+        "--compile/--no-compile", help="torch.compile the generator and the critic's plain "
+                                       "passes (the penalty's pass stays eager).")] = None,
 ) -> None:
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
@@ -85,12 +91,11 @@ def run(
     `--config`, the flags above and `--set`. The run folder gets config.toml, metrics.jsonl,
     safetensors checkpoints and pictures of samples.
     """
-    from .config import parse_assignments
     from .run_folder import RunFolder
 
     try:
         flags = {"steps": steps, "batch_size": batch_size, "n_critic": n_critic, "seed": seed,
-                 "device": device}
+                 "device": device, "precision": precision, "compile": compile_}
         named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
                  "data": data}
         if resume is not None:
@@ -106,13 +111,8 @@ def run(
             trainer = resume_run(resume, steps=steps, device=device)
         else:
             from .composition import build, resolve_layers
-            from .config import load_toml
 
-            layers = [load_toml(config)] if config else []
-            layers.append({s: {"name": v} for s, v in named.items() if v is not None})
-            layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
-            layers.append(parse_assignments(set_ or []))
-            resolved = resolve_layers(layers, _registry())
+            resolved = resolve_layers(_layers(named, flags, config, set_), _registry())
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
                                          f"{resolved.name_of('constraint')}")
@@ -121,10 +121,7 @@ def run(
         from .interrupts import EXIT_STATUS, stop_gracefully
         from .progress import BarProgress, LineProgress
 
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
+        _set_threads(threads)
         progress = LineProgress() if quiet or not sys.stderr.isatty() else BarProgress()
         try:
             with stop_gracefully(trainer):
@@ -142,6 +139,89 @@ def run(
             raise typer.Exit(EXIT_STATUS[trainer.stop_requested])
     except WganKitError as exc:
         raise _fail(exc.problems) from None
+
+
+def _layers(named: dict[str, Any], flags: dict[str, Any], config: Optional[Path],
+            set_: Optional[list[str]]) -> list[dict[str, dict[str, Any]]]:
+    """The settings layers of `run`'s (and `bench`'s) flags, lowest first."""
+    from .config import load_toml, parse_assignments
+
+    layers = [load_toml(config)] if config else []
+    layers.append({s: {"name": v} for s, v in named.items() if v is not None})
+    layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
+    layers.append(parse_assignments(set_ or []))
+    return layers
+
+
+def _set_threads(threads: Optional[int]) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+@app.command(epilog="""**Examples**
+
+`wgan-kit bench`  —  the default run's speed on this machine
+
+`wgan-kit bench --precision bf16 --batch-size 64 --json`
+""")
+def bench(
+    gen: Annotated[Optional[str], typer.Option(help="Generator plugin, e.g. mlp.")] = None,
+    critic: Annotated[Optional[str], typer.Option(help="Critic plugin, e.g. mlp.")] = None,
+    constraint: Annotated[Optional[str], typer.Option(
+        help="Lipschitz constraint: gp (WGAN-GP), clip (WGAN), ...")] = None,
+    objective: Annotated[Optional[str], typer.Option(help="Objective, e.g. wgan.")] = None,
+    data: Annotated[Optional[str], typer.Option(
+        help="Data source whose sample shape the synthetic batches take.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Samples per step (m).")] = None,
+    n_critic: Annotated[Optional[int], typer.Option(
+        help="Critic steps per generator step.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seeds weights and batches.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    config: Annotated[Optional[Path], typer.Option(
+        help="A TOML file of settings, e.g. a run's config.toml.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="section.key=value, repeatable, as for `run`.")] = None,
+    threads: Annotated[Optional[int], typer.Option(
+        min=1, max=1024, help="CPU threads for torch [default: torch's choice].")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="fp32, bf16 or fp16.")] = None,
+    compile_: Annotated[Optional[bool], typer.Option(
+        "--compile/--no-compile", help="torch.compile the safe passes (see `run`).")] = None,
+    gen_steps: Annotated[int, typer.Option(min=1, max=10**7,
+                                           help="Generator steps to time.")] = 20,
+    warmup: Annotated[int, typer.Option(min=0, max=10**7,
+                                        help="Generator steps before timing.")] = 3,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Time generator steps of a composition, as `run` would train it, on synthetic batches of
+    its data source's shape (so data loading is not measured). Writes nothing."""
+    try:
+        from .benchmark import SyntheticData, measure
+        from .composition import build, resolve_layers
+
+        flags = {"batch_size": batch_size, "n_critic": n_critic, "seed": seed, "device": device,
+                 "precision": precision, "compile": compile_}
+        named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
+                 "data": data}
+        resolved = resolve_layers(_layers(named, flags, config, set_), _registry())
+        source = resolved.parts["data"]
+        synthetic = SyntheticData(source.component.factory(source.options).spec)
+        _set_threads(threads)
+        trainer = build(resolved, {"data": synthetic})
+        result = {"gen": resolved.name_of("gen"), "critic": resolved.name_of("critic"),
+                  "constraint": resolved.name_of("constraint"),
+                  "data": f"synthetic, shaped as {source.component.name}",
+                  **measure(trainer, gen_steps=gen_steps, warmup=warmup)}
+    except WganKitError as exc:
+        raise _fail(exc.problems) from None
+    if json_:
+        print(json.dumps(result))
+        return
+    table = Table("measure", "value", title="wgan-kit bench")
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    stdout.print(table)
 
 
 @app.command(epilog="**Example**\n\n`wgan-kit sample runs/X --n 500 --out samples.png`")
