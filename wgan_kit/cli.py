@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import typing
 from datetime import datetime
@@ -84,6 +86,9 @@ def run(
     compile_: Annotated[Optional[bool], typer.Option(
         "--compile/--no-compile", help="torch.compile the generator and the critic's plain "
                                        "passes (the penalty's pass stays eager).")] = None,
+    nproc: Annotated[int, typer.Option(
+        min=1, max=1024, help="Processes, one per device, training data-parallel (gloo on CPU, "
+                              "nccl on CUDA); `torchrun -m wgan_kit run` works too.")] = 1,
 ) -> None:
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
@@ -91,9 +96,21 @@ def run(
     `--config`, the flags above and `--set`. The run folder gets config.toml, metrics.jsonl,
     safetensors checkpoints and pictures of samples.
     """
+    arguments = dict(locals())
     from .run_folder import RunFolder
 
+    rank = None
+    if nproc > 1 or "WORLD_SIZE" in os.environ:
+        from . import distributed
+
+        rank = distributed.from_environment()
+        if rank is None and nproc > 1:
+            return _spawn_ranks(nproc, {**arguments, "nproc": 1})
+    main = rank is None or rank.is_main
     try:
+        if rank is not None:
+            device = distributed.join(rank, device)
+            threads = threads or distributed.threads_per_rank(rank, device)
         flags = {"steps": steps, "batch_size": batch_size, "n_critic": n_critic, "seed": seed,
                  "device": device, "precision": precision, "compile": compile_}
         named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
@@ -108,7 +125,8 @@ def run(
                                    f"{', '.join(given)} (only --steps and --device may change)")
             from .composition import resume as resume_run
 
-            trainer = resume_run(resume, steps=steps, device=device)
+            with distributed.main_first(rank) if rank else contextlib.nullcontext():
+                trainer = resume_run(resume, steps=steps, device=device)
         else:
             from .composition import build, resolve_layers
 
@@ -116,29 +134,64 @@ def run(
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
                                          f"{resolved.name_of('constraint')}")
-            RunFolder.check(out, overwrite=overwrite)
+            if main:
+                RunFolder.check(out, overwrite=overwrite)
             trainer = build(resolved)
+        if rank is not None:
+            distributed.shard(trainer, rank)  # rank 0 alone keeps the run folder
+            out = out if rank.is_main else None
         from .interrupts import EXIT_STATUS, stop_gracefully
         from .progress import BarProgress, LineProgress
 
         _set_threads(threads)
-        progress = LineProgress() if quiet or not sys.stderr.isatty() else BarProgress()
+        progress = (None if not main else
+                    LineProgress() if quiet or not sys.stderr.isatty() else BarProgress())
         try:
             with stop_gracefully(trainer):
                 try:
                     trainer.train(out, overwrite=overwrite, progress=progress)
                 finally:
-                    progress.stop()
+                    if progress:
+                        progress.stop()
         except KeyboardInterrupt:
-            print(f"stopped at once; continue from the last checkpoint with: wgan-kit run "
-                  f"--resume {trainer.folder.path if trainer.folder else out}", file=sys.stderr)
+            if main:
+                print(f"stopped at once; continue from the last checkpoint with: wgan-kit run "
+                      f"--resume {trainer.folder.path if trainer.folder else out}",
+                      file=sys.stderr)
             raise typer.Exit(130) from None
         if trainer.stop_requested is not None:
-            print(f"stopped at step {trainer.step}; continue with: wgan-kit run --resume "
-                  f"{trainer.folder.path if trainer.folder else out}", file=sys.stderr)
+            if main:
+                print(f"stopped at step {trainer.step}; continue with: wgan-kit run --resume "
+                      f"{trainer.folder.path if trainer.folder else out}", file=sys.stderr)
             raise typer.Exit(EXIT_STATUS[trainer.stop_requested])
     except WganKitError as exc:
         raise _fail(exc.problems) from None
+    finally:
+        if rank is not None:
+            distributed.leave()
+
+
+def _spawn_ranks(nproc: int, arguments: dict[str, Any]) -> None:
+    """`run --nproc N`: N processes on this machine, each running `run` as torchrun would."""
+    import torch.multiprocessing
+
+    from .distributed import free_port
+
+    try:
+        torch.multiprocessing.start_processes(_run_rank, args=(nproc, free_port(), arguments),
+                                              nprocs=nproc, start_method="spawn")
+    except torch.multiprocessing.ProcessExitedException as exc:
+        raise typer.Exit(exc.exit_code if exc.exit_code and exc.exit_code > 0 else 1) from None
+
+
+def _run_rank(index: int, nproc: int, port: int, arguments: dict[str, Any]) -> None:
+    from .distributed import launch_environment
+
+    os.environ.update(launch_environment(index, nproc, port))
+    try:
+        run(**arguments)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
 
 
 def _layers(named: dict[str, Any], flags: dict[str, Any], config: Optional[Path],
