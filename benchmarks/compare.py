@@ -148,6 +148,12 @@ def main() -> None:
               flush=True)
     print(f"load average at end {os.getloadavg()[0]:.2f} (it/s: generator steps per second, "
           f"each with n_critic critic steps; ratio: ours / plain, median of the rounds)")
+    fp32 = {row["net"]: row for row in rows if row["precision"] == "fp32"}
+    for row in rows:
+        if row["precision"] != "fp32" and row["net"] in fp32:
+            print(f"{row['net']}: ours at {row['precision']} / plain at fp32 = "
+                  f"{row['ours_it_s'] / fp32[row['net']]['plain_it_s']:.2f}× "
+                  "(medians of different rounds)")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
