@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import typing
 from datetime import datetime
@@ -80,6 +82,12 @@ SetFlag = Annotated[Optional[list[str]], typer.Option(
                   "(sections: run, gen, critic, constraint, objective, data).")]
 ThreadsFlag = Annotated[Optional[int], typer.Option(
     "--threads", min=1, max=1024, help="CPU threads for torch [default: torch's choice].")]
+PrecisionFlag = Annotated[Optional[str], typer.Option(
+    "--precision", help="fp32, bf16 (autocast; fast on recent CPUs and GPUs) or fp16 (CUDA, with "
+                        "a gradient scaler).")]
+CompileFlag = Annotated[Optional[bool], typer.Option(
+    "--compile/--no-compile", help="torch.compile the generator and the critic's plain passes "
+                                   "(the penalty's pass stays eager).")]
 RecipeFlag = Annotated[Optional[str], typer.Option(
     "--recipe", help="Start from published settings: wgan-gp, wgan-clip, dcgan, lsgan, ... "
                      "(`wgan-kit recipes list`).")]
@@ -107,11 +115,13 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def _report_preflight(report: Preflight) -> None:
-    """Warnings on stderr, then one error line per failure, which refuses the run (exit 2)."""
-    print(report.summary(), file=sys.stderr)
-    for c in report.warnings:
-        print(f"warning: preflight {c.name} ({c.measured}): {c.advice}", file=sys.stderr)
+def _report_preflight(report: Preflight, *, show: bool = True) -> None:
+    """Warnings on stderr (when `show`), then one error line per failure, which refuses the run
+    (exit 2)."""
+    if show:
+        print(report.summary(), file=sys.stderr)
+        for c in report.warnings:
+            print(f"warning: preflight {c.name} ({c.measured}): {c.advice}", file=sys.stderr)
     if report.failures:
         raise WganKitError([f"preflight {c.name} ({c.measured}): {c.advice}"
                             for c in report.failures])
@@ -154,6 +164,11 @@ def run(
     preflight: Annotated[bool, typer.Option(
         help="Check the run on a tiny batch first (`wgan-kit check`) and refuse it on a failure."
     )] = True,
+    precision: PrecisionFlag = None,
+    compile_: CompileFlag = None,
+    nproc: Annotated[int, typer.Option(
+        min=1, max=1024, help="Processes, one per device, training data-parallel (gloo on CPU, "
+                              "nccl on CUDA); `torchrun -m wgan_kit run` works too.")] = 1,
 ) -> None:
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
@@ -161,11 +176,23 @@ def run(
     `--recipe`, `--config`, the flags above and `--set`. The run folder gets config.toml,
     metrics.jsonl, safetensors checkpoints, pictures of samples and preflight.json.
     """
+    arguments = dict(locals())
     from .run_folder import RunFolder
 
+    rank = None
+    if nproc > 1 or "WORLD_SIZE" in os.environ:
+        from . import distributed
+
+        rank = distributed.from_environment()
+        if rank is None and nproc > 1:
+            return _spawn_ranks(nproc, {**arguments, "nproc": 1})
+    main = rank is None or rank.is_main
     try:
+        if rank is not None:
+            device = distributed.join(rank, device)
+            threads = threads or distributed.threads_per_rank(rank, device)
         flags = {"steps": steps, "batch_size": batch_size, "n_critic": n_critic, "seed": seed,
-                 "device": device}
+                 "device": device, "precision": precision, "compile": compile_}
         named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
                  "data": data}
         registry = _registry(plugin)
@@ -180,7 +207,8 @@ def run(
                                    f"{', '.join(given)} (only --steps and --device may change)")
             from .composition import resume as resume_run
 
-            trainer = resume_run(resume, registry=registry, steps=steps, device=device)
+            with distributed.main_first(rank) if rank else contextlib.nullcontext():
+                trainer = resume_run(resume, registry=registry, steps=steps, device=device)
         else:
             from .composition import build, resolve_layers
 
@@ -188,41 +216,136 @@ def run(
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
                                          f"{resolved.name_of('constraint')}")
-            RunFolder.check(out, overwrite=overwrite)
+            if main:
+                RunFolder.check(out, overwrite=overwrite)
             trainer = build(resolved, hooks=registry.hooks.hook)
         from .interrupts import EXIT_STATUS, stop_gracefully
         from .progress import BarProgress, LineProgress
 
         _set_threads(threads)
         report = None
-        if preflight:
+        if preflight:  # on every rank, before sharding: its steps need no collectives
             from .preflight import run_preflight
 
             report = run_preflight(trainer, registry)
-            _report_preflight(report)  # refuses the run, with nothing written, on a failure
-        else:
+            _report_preflight(report, show=main)  # a failure refuses the run, nothing written
+        elif main:
             print("preflight: skipped (--no-preflight)", file=sys.stderr)
-        if trainer.folder is None:
+        if rank is not None:
+            distributed.shard(trainer, rank)  # rank 0 alone keeps the run folder
+            out = out if rank.is_main else None
+        if trainer.folder is None and out is not None:
             trainer.folder = RunFolder.create(out, overwrite=overwrite)
         if report is not None:
             trainer.folder.preflight.write_text(report.to_json() + "\n", encoding="utf-8")
-        progress = LineProgress() if quiet or not sys.stderr.isatty() else BarProgress()
+        progress = (None if not main else
+                    LineProgress() if quiet or not sys.stderr.isatty() else BarProgress())
         try:
             with stop_gracefully(trainer):
                 try:
                     trainer.train(progress=progress)
                 finally:
-                    progress.stop()
+                    if progress:
+                        progress.stop()
         except KeyboardInterrupt:
-            print(f"stopped at once; continue from the last checkpoint with: wgan-kit run "
-                  f"--resume {trainer.folder.path}", file=sys.stderr)
+            if main:
+                print(f"stopped at once; continue from the last checkpoint with: wgan-kit run "
+                      f"--resume {trainer.folder.path if trainer.folder else out}",
+                      file=sys.stderr)
             raise typer.Exit(130) from None
         if trainer.stop_requested is not None:
-            print(f"stopped at step {trainer.step}; continue with: wgan-kit run --resume "
-                  f"{trainer.folder.path}", file=sys.stderr)
+            if main:
+                print(f"stopped at step {trainer.step}; continue with: wgan-kit run --resume "
+                      f"{trainer.folder.path if trainer.folder else out}", file=sys.stderr)
             raise typer.Exit(EXIT_STATUS[trainer.stop_requested])
     except WganKitError as exc:
         raise _fail(exc.problems) from None
+    finally:
+        if rank is not None:
+            distributed.leave()
+
+
+def _spawn_ranks(nproc: int, arguments: dict[str, Any]) -> None:
+    """`run --nproc N`: N processes on this machine, each running `run` as torchrun would."""
+    import torch.multiprocessing
+
+    from .distributed import free_port
+
+    try:
+        torch.multiprocessing.start_processes(_run_rank, args=(nproc, free_port(), arguments),
+                                              nprocs=nproc, start_method="spawn")
+    except torch.multiprocessing.ProcessExitedException as exc:
+        raise typer.Exit(exc.exit_code if exc.exit_code and exc.exit_code > 0 else 1) from None
+
+
+def _run_rank(index: int, nproc: int, port: int, arguments: dict[str, Any]) -> None:
+    from .distributed import launch_environment
+
+    os.environ.update(launch_environment(index, nproc, port))
+    try:
+        run(**arguments)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+@app.command(epilog="""**Examples**
+
+`wgan-kit bench`  —  the default run's speed on this machine
+
+`wgan-kit bench --precision bf16 --batch-size 64 --json`
+""")
+def bench(
+    gen: GenFlag = None,
+    critic: CriticFlag = None,
+    constraint: ConstraintFlag = None,
+    objective: ObjectiveFlag = None,
+    data: DataFlag = None,
+    recipe: RecipeFlag = None,
+    batch_size: BatchSizeFlag = None,
+    n_critic: NCriticFlag = None,
+    seed: SeedFlag = None,
+    device: DeviceFlag = None,
+    config: ConfigFlag = None,
+    set_: SetFlag = None,
+    threads: ThreadsFlag = None,
+    plugin: PluginFlag = None,
+    precision: PrecisionFlag = None,
+    compile_: CompileFlag = None,
+    gen_steps: Annotated[int, typer.Option(min=1, max=10**7,
+                                           help="Generator steps to time.")] = 20,
+    warmup: Annotated[int, typer.Option(min=0, max=10**7,
+                                        help="Generator steps before timing.")] = 3,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Time generator steps of a composition, as `run` would train it, on synthetic batches of
+    its data source's shape (so data loading is not measured). Writes nothing."""
+    try:
+        from .benchmark import SyntheticData, measure
+        from .composition import build, resolve_layers
+
+        flags = {"batch_size": batch_size, "n_critic": n_critic, "seed": seed, "device": device,
+                 "precision": precision, "compile": compile_}
+        named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
+                 "data": data}
+        resolved = resolve_layers(_layers(config, named, flags, set_), _registry(plugin),
+                                  recipe=recipe)
+        source = resolved.parts["data"]
+        synthetic = SyntheticData(source.component.factory(source.options).spec)
+        _set_threads(threads)
+        trainer = build(resolved, {"data": synthetic})
+        result = {"gen": resolved.name_of("gen"), "critic": resolved.name_of("critic"),
+                  "constraint": resolved.name_of("constraint"),
+                  "data": f"synthetic, shaped as {source.component.name}",
+                  **measure(trainer, gen_steps=gen_steps, warmup=warmup)}
+    except WganKitError as exc:
+        raise _fail(exc.problems) from None
+    if json_:
+        print(json.dumps(result))
+        return
+    table = Table("measure", "value", title="wgan-kit bench")
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    stdout.print(table)
 
 
 @app.command(epilog="""**Examples**
@@ -247,6 +370,8 @@ def check(
     set_: SetFlag = None,
     threads: ThreadsFlag = None,
     plugin: PluginFlag = None,
+    precision: PrecisionFlag = None,
+    compile_: CompileFlag = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Run the preflight alone: the checks `wgan-kit run` makes on a tiny batch before training
@@ -259,7 +384,7 @@ def check(
         from .preflight import run_preflight
 
         flags = {"steps": steps, "batch_size": batch_size, "n_critic": n_critic, "seed": seed,
-                 "device": device}
+                 "device": device, "precision": precision, "compile": compile_}
         named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
                  "data": data}
         registry = _registry(plugin)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from . import checkpoint
+from .acceleration import batch_coupled_modules
 from .randomness import seed_everything
 from .config import SECTIONS, Layer, RunConfig, dotted_layer, load_toml, merge, resolve
 from .engine import Parts, Trainer
@@ -85,6 +86,8 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
     seed_everything(config.run.seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
+        # TF32 matmuls on Ampere and newer, as torch already does for cuDNN's convolutions.
+        torch.backends.cuda.matmul.allow_tf32 = True
 
     def make(section: str, *args: Any) -> Any:
         if section in objects:
@@ -155,8 +158,7 @@ def _refuse_batch_coupled_critic(critic: nn.Module, constraint: LipschitzConstra
     samples of a batch, as batch normalization does."""
     if not constraint.penalises_input_gradients:
         return
-    coupled = [name for name, module in critic.named_modules()
-               if isinstance(module, nn.modules.batchnorm._BatchNorm)]
+    coupled = batch_coupled_modules(critic)
     if coupled:
         raise WganKitError(
             f"critic: batch normalization ({coupled[0]}) with constraint "

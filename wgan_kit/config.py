@@ -81,6 +81,19 @@ class RunSettings(BaseModel):
     archive_every: int = Field(0, ge=0, le=10**9,
                                description="Also keep every checkpoint at a multiple of this "
                                            "step, for good (0: none).")
+    # Speed switches (wgan_kit/acceleration.py); none changes what Algorithm 1 computes.
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="Arithmetic of the nets: fp32, bf16 autocast (fast on recent CPUs and "
+                            "GPUs), or fp16 autocast with a gradient scaler (for CUDA). Losses and "
+                            "the penalty's gradient norm stay fp32.")
+    fuse_critic: bool = Field(True, description="One critic forward over real and fake together "
+                                                "when the critic has no batch normalization.")
+    fused_optimizer: bool = Field(True, description="torch's fused Adam kernels where the device "
+                                                    "has them (RMSProp has none).")
+    channels_last: bool = Field(True, description="Channels-last memory format for image batches "
+                                                  "and convolution weights.")
+    compile: bool = Field(False, description="torch.compile the generator and the critic's plain "
+                                             "passes; the penalty's double backward stays eager.")
 
 
 @dataclass(frozen=True)

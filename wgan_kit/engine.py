@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from . import checkpoint, randomness
+from .acceleration import Acceleration, fused_option
 from .config import RunConfig, RunSettings
 from .errors import WganKitError
 from .pictures import save_picture
@@ -50,11 +51,13 @@ class Parts:
     data: DataSource
 
 
-def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings, *,
-                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
+def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings, device: torch.device,
+                   *, weight_decay: float = 0.0) -> torch.optim.Optimizer:
     if run.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=run.lr, betas=run.betas, weight_decay=weight_decay)
-    return torch.optim.RMSprop(parameters, lr=run.lr, weight_decay=weight_decay)
+        return torch.optim.Adam(parameters, lr=run.lr, betas=run.betas, weight_decay=weight_decay,
+                                **fused_option(torch.optim.Adam, run, device))
+    return torch.optim.RMSprop(parameters, lr=run.lr, weight_decay=weight_decay,
+                               **fused_option(torch.optim.RMSprop, run, device))
 
 
 def learning_rate(run: RunSettings, step: int) -> float:
@@ -85,8 +88,9 @@ class Trainer:
         self.config = config
         self.run = config.run
         self.device = device
-        self.generator_optimizer = make_optimizer(parts.generator.parameters(), self.run)
-        self.critic_optimizer = make_optimizer(parts.critic.parameters(), self.run,
+        self.acceleration = Acceleration(self.run, device, parts.generator, parts.critic)
+        self.generator_optimizer = make_optimizer(parts.generator.parameters(), self.run, device)
+        self.critic_optimizer = make_optimizer(parts.critic.parameters(), self.run, device,
                                                weight_decay=self.run.critic_weight_decay)
         # The moving average of the generator's weights (run.ema_decay > 0) draws every sample.
         self.ema_generator = (copy.deepcopy(parts.generator).requires_grad_(False)
@@ -136,8 +140,8 @@ class Trainer:
             self.folder = RunFolder.create(out, overwrite=overwrite)
         if self.folder is not None:
             self.folder.write_config(self.config.to_toml())
-        real_batches = self.parts.data.batches(self.run.batch_size, seed=self.run.seed,
-                                               device=self.device, skip=self.batches_drawn)
+        real_batches = self.acceleration.batches(self.parts.data.batches(
+            self.run.batch_size, seed=self.run.seed, device=self.device, skip=self.batches_drawn))
         if progress:
             progress.start(self.step, self.run.steps)
         self._notify("run_started")
@@ -158,6 +162,7 @@ class Trainer:
               ) -> dict[str, float]:
         run, generator, critic = self.run, self.generator, self.critic
         constraint, objective = self.parts.constraint, self.parts.objective
+        speed = self.acceleration
         m, generator_m = run.batch_size, run.generator_batch_size or run.batch_size
         means = RunningMeans()
         logged: dict[str, float] = {}
@@ -174,18 +179,17 @@ class Trainer:
                 real = next(real_batches)
                 self.batches_drawn += 1
                 with torch.no_grad():  # the critic step needs no graph through the generator
-                    fake = generator(self.latent(m))
-                real_scores, fake_scores = critic(real), critic(fake)
+                    fake = speed.generate(self.latent(m), like=real)
+                real_scores, fake_scores = speed.critic_scores(real, fake)
                 critic_loss = objective.critic_loss(real_scores, fake_scores)
-                penalty = constraint.penalty(critic, real, fake)
+                penalty = constraint.penalty(speed.penalty_critic, real, fake)
                 loss = critic_loss if penalty is None else critic_loss + penalty.value
-                self.critic_optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.critic_optimizer.step()
+                stepped = speed.update(self.critic_optimizer, loss, critic)
                 constraint.project(critic)  # weight clipping; a no-op for a penalty
-                means.add(critic_loss=critic_loss,
-                          wasserstein=real_scores.mean() - fake_scores.mean())
-                if penalty is not None:
+                if stepped:
+                    means.add(critic_loss=critic_loss,
+                              wasserstein=real_scores.mean() - fake_scores.mean())
+                if stepped and penalty is not None:
                     norms = penalty.grad_norm  # ‖∇D(x̂)‖ at each interpolate
                     means.add(penalty=penalty.value, grad_norm=norms.mean(),
                               lipschitz_violation=(norms > 1).float().mean())
@@ -194,15 +198,15 @@ class Trainer:
             # Lines 11-12: a generator update on its own latent batch. The critic's weights get no
             # gradients: only its input does.
             critic.requires_grad_(False)
-            generator_loss = objective.generator_loss(critic(generator(self.latent(generator_m))))
-            self.generator_optimizer.zero_grad(set_to_none=True)
-            generator_loss.backward()
-            self.generator_optimizer.step()
+            generator_loss = objective.generator_loss(
+                speed.generator_scores(self.latent(generator_m)))
+            stepped = speed.update(self.generator_optimizer, generator_loss, generator)
             critic.requires_grad_(True)
             if self.ema_generator is not None:
                 update_moving_average(self.ema_generator, generator, run.ema_decay)
             self.step += 1
-            means.add(generator_loss=generator_loss)
+            if stepped:
+                means.add(generator_loss=generator_loss)
             if run.heldout_every and self.step % run.heldout_every == 0:
                 means.add(**self.heldout_losses(real))
 

@@ -1,0 +1,168 @@
+"""Each speed switch computes what the plain loop computes (tiny nets, CPU, a few steps)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import pytest
+import torch
+from torch import nn
+
+import wgan_kit
+from wgan_kit.acceleration import PenaltyPass
+from wgan_kit.builtins.gradient_penalty import GradientPenalty
+
+PLAIN = {"fuse_critic": False, "fused_optimizer": False, "channels_last": False,
+         "precision": "fp32", "compile": False}
+
+
+def weights(trainer) -> list[torch.Tensor]:
+    return [p.detach().clone() for net in (trainer.generator, trainer.critic)
+            for p in net.parameters()]
+
+
+def assert_same_training(fast, plain, *, atol: float, rtol: float = 0.0) -> None:
+    fast.train(), plain.train()
+    for a, b in zip(weights(fast), weights(plain), strict=True):
+        torch.testing.assert_close(a, b, atol=atol, rtol=rtol)
+
+
+def test_one_critic_forward_over_real_and_fake_trains_as_two(tiny_trainer):
+    fused = tiny_trainer(**{**PLAIN, "fuse_critic": True}, seed=1)
+    assert fused.acceleration.fuse_critic
+    assert_same_training(fused, tiny_trainer(**PLAIN, seed=1), atol=1e-5)
+
+
+def test_a_batch_norm_critic_keeps_separate_real_and_fake_passes(tiny_trainer):
+    trainer = tiny_trainer(constraint="clip", options={"critic.norm": "batch"})
+    assert not trainer.acceleration.fuse_critic
+
+
+def test_fused_adam_trains_as_torchs_default_adam(tiny_trainer):
+    fused = tiny_trainer(**{**PLAIN, "fused_optimizer": True}, seed=2)
+    assert fused.critic_optimizer.defaults["fused"] and fused.generator_optimizer.defaults["fused"]
+    assert_same_training(fused, tiny_trainer(**PLAIN, seed=2), atol=1e-5)
+
+
+def test_rmsprop_without_fused_kernels_keeps_torchs_default(tiny_trainer):
+    trainer = tiny_trainer(constraint="clip", fused_optimizer=True)
+    assert isinstance(trainer.critic_optimizer, torch.optim.RMSprop)
+    assert not trainer.critic_optimizer.defaults.get("fused")
+
+
+def test_all_switches_on_and_resumed_from_a_checkpoint_match_one_uninterrupted_run(
+        tiny_trainer, tmp_path):
+    """Fused Adam keeps its state on the device; a checkpoint must carry it exactly."""
+    fast = {"fuse_critic": True, "fused_optimizer": True, "precision": "bf16"}
+    whole = tiny_trainer(**fast, steps=4, seed=3)
+    whole.train()
+    first = tiny_trainer(**fast, steps=2, seed=3)
+    first.train(out=tmp_path / "run")
+    resumed = wgan_kit.resume(tmp_path / "run", steps=4)
+    resumed.train()
+    for a, b in zip(weights(whole), weights(resumed), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_bf16_follows_fp32_with_fp32_losses_and_gradient_norms(tiny_trainer):
+    bf16 = tiny_trainer(**{**PLAIN, "precision": "bf16"}, seed=4)
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    penalty = GradientPenalty().penalty(bf16.acceleration.penalty_critic, real, fake)
+    real_scores, fake_scores = bf16.acceleration.critic_scores(real, fake)
+    assert penalty.grad_norm.dtype == penalty.value.dtype == real_scores.dtype == torch.float32
+    with bf16.acceleration.autocast():
+        assert bf16.critic.net[1](real).dtype == torch.bfloat16  # the nets do run in bf16
+    # bf16 keeps 8 bits of mantissa: a few steps stay within a few percent of fp32.
+    assert_same_training(bf16, tiny_trainer(**PLAIN, seed=4), atol=2e-2, rtol=5e-2)
+
+
+def test_scaled_penalty_pass_gives_the_true_gradient_and_second_derivatives():
+    """PyTorch's recipe for penalties under a gradient scaler: scale the outputs of
+    autograd.grad, unscale before the norm. In fp32 it must change nothing at all."""
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+    real, fake = torch.randn(6, 3), torch.randn(6, 3)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12)
+    results = []
+    for scaled in (critic, PenaltyPass(critic, contextlib.nullcontext, scaler)):
+        torch.manual_seed(1)  # the same ε
+        penalty = GradientPenalty().penalty(scaled, real, fake)
+        critic.zero_grad(set_to_none=True)
+        penalty.value.backward()
+        results.append((penalty.grad_norm, [torch.zeros_like(p) if p.grad is None else p.grad
+                                             for p in critic.parameters()]))
+    (plain_norm, plain_grads), (scaled_norm, scaled_grads) = results
+    torch.testing.assert_close(scaled_norm, plain_norm)
+    for a, b in zip(scaled_grads, plain_grads):
+        torch.testing.assert_close(a, b)
+
+
+def test_fp16_with_a_gradient_scaler_trains_close_to_fp32(tiny_trainer):
+    fp16 = tiny_trainer(**{**PLAIN, "precision": "fp16"}, seed=5)
+    assert set(fp16.acceleration.scalers) == {fp16.generator, fp16.critic}
+    metrics = fp16.train()
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+    plain = tiny_trainer(**PLAIN, seed=5)
+    plain.train()
+    for a, b in zip(weights(fp16), weights(plain), strict=True):
+        torch.testing.assert_close(a, b, atol=2e-2, rtol=5e-2)
+
+
+class TinyImageGenerator(nn.Module):
+    latent_dim = 8
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 3 * 8 * 8), nn.Unflatten(1, (3, 8, 8)),
+                                 nn.Conv2d(3, 3, 3, padding=1), nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class TinyImages:
+    spec = wgan_kit.SampleSpec(shape=(3, 8, 8), kind="image", value_range=(-1.0, 1.0))
+
+    def batches(self, batch_size, *, seed, device, skip=0):
+        i = skip
+        while True:
+            generator = torch.Generator().manual_seed(seed * 1000 + i)
+            yield torch.rand(batch_size, 3, 8, 8, generator=generator).to(device) * 2 - 1
+            i += 1
+
+    def held_out(self, n, *, device):
+        return torch.zeros(n, 3, 8, 8, device=device)
+
+    def decode(self, batch):
+        return batch.cpu()
+
+
+def image_trainer(registry, **run):
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+                           nn.Flatten(), nn.Linear(4 * 4 * 4, 1))
+    return wgan_kit.compose(gen=TinyImageGenerator(), critic=critic, data=TinyImages(),
+                            registry=registry, steps=3, batch_size=8, seed=6, **run)
+
+
+def test_channels_last_image_batches_train_as_contiguous_ones(registry):
+    fast = image_trainer(registry, **{**PLAIN, "channels_last": True})
+    conv = fast.critic[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    assert_same_training(fast, image_trainer(registry, **PLAIN), atol=1e-5)
+
+
+def test_compile_covers_the_plain_passes_and_leaves_the_penalty_pass_eager(tiny_trainer,
+                                                                           monkeypatch):
+    """aot_eager stands in for inductor (minutes of C++ compilation on two cores); it traces
+    through AOTAutograd like inductor, which refuses a double backward, so a penalty pass routed
+    through a compiled critic would fail here."""
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
+    torch._dynamo.reset()
+    compiled = tiny_trainer(**{**PLAIN, "compile": True}, seed=7, steps=2)
+    speed = compiled.acceleration
+    assert isinstance(speed.critic, torch._dynamo.eval_frame.OptimizedModule)
+    assert isinstance(speed.generator, torch._dynamo.eval_frame.OptimizedModule)
+    assert speed.penalty_critic.critic is compiled.critic  # eager
+    assert_same_training(compiled, tiny_trainer(**PLAIN, seed=7, steps=2), atol=1e-5)

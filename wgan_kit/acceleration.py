@@ -1,0 +1,179 @@
+"""How the loop's passes run fast: precision, one critic forward, fused optimizers, compilation.
+
+Each switch is a `run` setting and leaves the mathematics of Algorithm 1 unchanged (the tests in
+`tests/test_acceleration.py` check each against the plain computation):
+
+- `fuse_critic`: one critic forward over real and fake concatenated, as the paper's own ResNet code
+  does, when the critic scores samples independently (no batch normalization). The penalty's
+  interpolates keep their own forward: fused into the same pass, the double backward would run
+  over the whole concatenated batch, which measured slower.
+- `fused_optimizer`: torch's fused Adam kernels on devices that have them (RMSProp has none).
+- `precision`: autocast for the nets (bf16, or fp16 with a gradient scaler); losses, scores and the
+  penalty's gradient norm stay fp32. Under fp16 the penalty's inner gradient is scaled and unscaled
+  as PyTorch's AMP recipe for gradient penalties prescribes.
+- `channels_last`: channels-last memory format for image batches and 4-D weights.
+- `compile`: torch.compile for the generator and the critic's plain passes. The penalty's pass is
+  differentiated twice, which compiled graphs do not support, so it always runs the critic eagerly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import RunSettings
+from .errors import WganKitError
+
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def batch_coupled_modules(net: nn.Module) -> list[str]:
+    """Names of the modules that mix the samples of a batch (batch normalization)."""
+    return [name for name, module in net.named_modules()
+            if isinstance(module, nn.modules.batchnorm._BatchNorm)]
+
+
+def fused_option(kind: type[torch.optim.Optimizer], run: RunSettings,
+                 device: torch.device) -> dict[str, bool]:
+    """`{"fused": True}` when the run asks for fused kernels and torch has them for `kind` on
+    `device` (Adam on CPU and CUDA; RMSProp nowhere yet), else nothing: torch's default."""
+    from torch.optim.optimizer import _get_fused_kernels_supported_devices
+
+    supported = ("fused" in inspect.signature(kind).parameters
+                 and device.type in _get_fused_kernels_supported_devices())
+    return {"fused": True} if run.fused_optimizer and supported else {}
+
+
+class Acceleration:
+    """The forward passes and updates of one run, done as its speed settings say."""
+
+    def __init__(self, run: RunSettings, device: torch.device, generator: nn.Module,
+                 critic: nn.Module) -> None:
+        _check_precision(run.precision, device)
+        self.device = device
+        self.dtype = AUTOCAST_DTYPES[run.precision]
+        self.fuse_critic = run.fuse_critic and not batch_coupled_modules(critic)
+        self.channels_last = run.channels_last
+        if self.channels_last:
+            generator.to(memory_format=torch.channels_last)  # only 4-D weights change
+            critic.to(memory_format=torch.channels_last)
+        # One scaler per net: their updates are separate steps of the loop.
+        self.scalers: dict[nn.Module, torch.amp.GradScaler] = (
+            {generator: torch.amp.GradScaler(device.type), critic: torch.amp.GradScaler(device.type)}
+            if run.precision == "fp16" else {})
+        self.generator = torch.compile(generator, dynamic=False) if run.compile else generator
+        self.critic = torch.compile(critic, dynamic=False) if run.compile else critic
+        self.penalty_critic = PenaltyPass(critic, self.autocast, self.scalers.get(critic))
+        # Called with each net after its backward pass; set by `wgan_kit.distributed`.
+        self.gradient_sync: Callable[[nn.Module], None] | None = None
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def batches(self, batches: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+        for batch in batches:
+            yield self._laid_out(batch)
+
+    def _laid_out(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and batch.dim() == 4:
+            return batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
+    def generate(self, z: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z), in the dtype of `like` (the real batch) when given."""
+        with self.autocast():
+            fake = self.generator(z)
+        return self._laid_out(fake if like is None else fake.to(like.dtype))
+
+    def critic_scores(self, real: torch.Tensor, fake: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        """D(x) and D(x̃) in fp32: from one forward over both when the critic allows it."""
+        with self.autocast():
+            if self.fuse_critic:
+                scores = self.critic(torch.cat([real, fake])).float()
+                return scores[: len(real)], scores[len(real):]
+            return self.critic(real).float(), self.critic(fake).float()
+
+    def generator_scores(self, z: torch.Tensor) -> torch.Tensor:
+        """D(G(z)) in fp32, with a graph through G for the generator's update."""
+        with self.autocast():
+            return self.critic(self._laid_out(self.generator(z))).float()
+
+    def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, net: nn.Module
+               ) -> bool:
+        """One optimizer step on `loss`; False when a gradient scaler skipped it (an fp16
+        overflow, whose metrics are then not worth logging)."""
+        optimizer.zero_grad(set_to_none=True)
+        scaler = self.scalers.get(net)
+        if scaler is None:
+            loss.backward()
+            if self.gradient_sync:
+                self.gradient_sync(net)
+            optimizer.step()
+            return True
+        scaler.scale(loss).backward()
+        if self.gradient_sync:
+            self.gradient_sync(net)
+        scale = scaler.get_scale()  # a sync, as the scaler's own step has for most optimizers
+        scaler.step(optimizer)
+        scaler.update()
+        return scaler.get_scale() >= scale
+
+
+class PenaltyPass(nn.Module):
+    """The critic as a constraint's penalty sees it: eager, under autocast, fp32 scores.
+
+    Under a gradient scaler the gradient flowing back from the scores is multiplied by the scale
+    and the gradient reaching the input divided by it, so that `autograd.grad(scores, x̂)` returns
+    the true gradient while the fp16 passes in between see scaled values: PyTorch's AMP recipe
+    for gradient penalties ("scale the outputs of autograd.grad, unscale before the norm"). The
+    scale is divided by the batch size, as for a loss that is a mean, since penalties take the
+    gradient of a sum of scores.
+    """
+
+    def __init__(self, critic: nn.Module,
+                 autocast: Callable[[], contextlib.AbstractContextManager[Any]],
+                 scaler: torch.amp.GradScaler | None) -> None:
+        super().__init__()
+        self.critic = critic
+        self.autocast = autocast
+        self.scaler = scaler
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.scaler is None:
+            with self.autocast():
+                return self.critic(x).float()
+        factor = self.scaler.scale(torch.ones((), device=x.device)) / len(x)
+        x = GradientScaling.apply(x, 1 / factor)
+        with self.autocast():
+            scores = self.critic(x).float()
+        return GradientScaling.apply(scores, factor)
+
+
+class GradientScaling(torch.autograd.Function):
+    """The identity, multiplying the gradient that flows back through it by `factor`; twice
+    differentiable, so that it can sit inside a penalty's double backward."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(factor)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, gradient: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (factor,) = ctx.saved_tensors
+        return gradient * factor.to(gradient.dtype), None
+
+
+def _check_precision(precision: str, device: torch.device) -> None:
+    if (precision == "bf16" and device.type == "cuda"
+            and not torch.cuda.is_bf16_supported(including_emulation=False)):
+        raise WganKitError("run.precision: 'bf16', but this GPU has no bf16 arithmetic; "
+                           "use fp16 or fp32")

@@ -1,0 +1,97 @@
+"""Measuring a composition's training speed: `wgan-kit bench` and `benchmarks/compare.py`.
+
+The trainer runs on `SyntheticData`, one fixed random batch of the real source's shape, so that
+the figures are those of the nets and the loop, not of loading data; `measure` times generator
+steps after a warm-up (which absorbs one-off costs: allocator growth, cuDNN's kernel search,
+torch.compile).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from .engine import Trainer
+from .protocols import SampleSpec
+
+
+class SyntheticData:
+    """A data source of `spec`'s shape that serves one fixed random batch forever."""
+
+    def __init__(self, spec: SampleSpec) -> None:
+        self.spec = spec
+
+    def batches(self, batch_size: int, *, seed: int, device: torch.device,
+                skip: int = 0) -> Iterator[torch.Tensor]:
+        batch = synthetic_batch(self.spec, batch_size, seed=seed, device=device)
+        while True:
+            yield batch
+
+    def held_out(self, n: int, *, device: torch.device) -> torch.Tensor:
+        return synthetic_batch(self.spec, n, seed=1, device=device)
+
+    def decode(self, batch: torch.Tensor) -> torch.Tensor:
+        return batch.detach().float().cpu()
+
+
+def synthetic_batch(spec: SampleSpec, n: int, *, seed: int, device: torch.device) -> torch.Tensor:
+    """n random samples of `spec`: one-hot rows for sequences, uniform values otherwise."""
+    generator = torch.Generator().manual_seed(seed)
+    if spec.kind == "sequence":
+        symbols = torch.randint(spec.shape[-1], (n, *spec.shape[:-1]), generator=generator)
+        batch = torch.nn.functional.one_hot(symbols, spec.shape[-1]).float()
+    else:
+        low, high = spec.value_range or (-1.0, 1.0)
+        batch = low + (high - low) * torch.rand((n, *spec.shape), generator=generator)
+    return batch.to(device)
+
+
+def measure(trainer: Trainer, *, gen_steps: int, warmup: int) -> dict[str, Any]:
+    """Train `warmup` generator steps, then time `gen_steps` more; speed, memory and sizes."""
+    run = trainer.run
+    trainer.run = run.model_copy(update={"steps": trainer.step + warmup,
+                                         "log_every": 10**9})
+    trainer.train()
+    if trainer.device.type == "cuda":
+        torch.cuda.synchronize(trainer.device)
+        torch.cuda.reset_peak_memory_stats(trainer.device)
+    trainer.run = trainer.run.model_copy(update={"steps": trainer.step + gen_steps})
+    start = time.perf_counter()
+    trainer.train()  # its last step logs, which waits for the device to finish
+    seconds = time.perf_counter() - start
+    trainer.run = trainer.run.model_copy(update={"log_every": run.log_every})
+    gen_steps_per_s = gen_steps / seconds
+    return {
+        "gen_steps_per_s": round(gen_steps_per_s, 3),
+        "critic_steps_per_s": round(gen_steps_per_s * run.n_critic, 3),
+        "peak_mem_mb": round(peak_memory_mb(trainer.device), 1),
+        "peak_mem_kind": ("CUDA memory allocated" if trainer.device.type == "cuda"
+                          else "process peak resident set"),
+        "params_gen": sum(p.numel() for p in trainer.generator.parameters()),
+        "params_critic": sum(p.numel() for p in trainer.critic.parameters()),
+        "device": str(trainer.device),
+        "precision": run.precision,
+        "threads": torch.get_num_threads(),
+        "batch_size": run.batch_size,
+        "n_critic": run.n_critic,
+        "gen_steps": gen_steps,
+        "warmup": warmup,
+        "seconds": round(seconds, 3),
+        "fuse_critic": trainer.acceleration.fuse_critic,
+        "fused_optimizer": bool(trainer.critic_optimizer.defaults.get("fused")),
+        "channels_last": run.channels_last,
+        "compile": run.compile,
+        "torch": torch.__version__,
+    }
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)

@@ -1,0 +1,154 @@
+"""Data-parallel training over several processes: `wgan-kit run --nproc N` and torchrun.
+
+One process per device (`gloo` on CPU, `nccl` on CUDA). The global batch of `run.batch_size`
+samples is split evenly: each rank trains on `batch_size // world_size` samples per step, drawn
+from its own real-batch stream (the run's seed plus the rank) and its own z and ε streams. Rank 0
+alone logs, draws pictures and writes checkpoints; every rank resumes from them.
+
+Why the nets are not wrapped in `DistributedDataParallel`: each critic step runs the critic three
+times (real, fake, and the penalty's interpolates) and differentiates the last pass twice, through
+`torch.autograd.grad(..., create_graph=True)`. DDP's reducer all-reduces from hooks that fire
+once per parameter per backward of a DDP-wrapped forward; with several forwards per step and a
+double backward it raises "Expected to mark a variable ready only once", or silently leaves the
+penalty's share of the gradient unreduced. Here each rank instead finishes its backward exactly as
+the single-process loop does, then one all-reduce averages each net's gradients (one flattened
+buffer per net) before the optimizer step. That is correct for any number of forwards and any
+penalty, and moves the same bytes as DDP (without overlapping them with the backward pass). As
+every loss is a mean over the batch, the average of the ranks' gradients is the gradient over the
+global batch, and identical gradients keep identical weights on every rank.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from . import randomness
+from .engine import Trainer
+from .errors import WganKitError
+
+
+@dataclass(frozen=True)
+class Rank:
+    rank: int
+    world_size: int
+    local_rank: int
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def from_environment() -> Rank | None:
+    """This process's place in a multi-process run, from the variables torchrun sets (and
+    `--nproc` sets for the processes it starts); None for a single process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return None
+    rank = int(os.environ["RANK"])
+    return Rank(rank, world_size, int(os.environ.get("LOCAL_RANK", rank)))
+
+
+def launch_environment(index: int, world_size: int, port: int) -> dict[str, str]:
+    """The variables torchrun would give local process `index` of a one-machine run."""
+    return {"RANK": str(index), "LOCAL_RANK": str(index), "WORLD_SIZE": str(world_size),
+            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def join(rank: Rank, device: str | None) -> str | None:
+    """Join the process group; returns the device this rank trains on: cuda:LOCAL_RANK where
+    CUDA is asked for (or automatic and present), else `device` unchanged."""
+    cuda = (device.startswith("cuda") if device and device != "auto"
+            else torch.cuda.is_available())
+    if cuda:
+        if rank.local_rank >= torch.cuda.device_count():
+            raise WganKitError(f"--nproc: local rank {rank.local_rank}, but torch sees "
+                               f"{torch.cuda.device_count()} CUDA device(s); one process per GPU")
+        torch.cuda.set_device(rank.local_rank)
+        device = f"cuda:{rank.local_rank}"
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo", rank=rank.rank,
+                                world_size=rank.world_size)
+    return device
+
+
+def threads_per_rank(rank: Rank, device: str | None) -> int | None:
+    """On CPU, the machine's cores shared out between the ranks on it (torch would give each
+    rank all of them); None (torch's choice) on CUDA."""
+    if device and device.startswith("cuda"):
+        return None
+    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", rank.world_size))
+    return max(1, (os.cpu_count() or 1) // ranks_here)
+
+
+@contextmanager
+def main_first(rank: Rank) -> Iterator[None]:
+    """Rank 0 runs the block before the others (it may rewrite the run folder)."""
+    if not rank.is_main:
+        dist.barrier()
+    yield
+    if rank.is_main:
+        dist.barrier()
+
+
+def leave() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def shard(trainer: Trainer, rank: Rank) -> None:
+    """Make `trainer` rank `rank`'s part of a data-parallel run (called on every rank, after
+    building or resuming it, before training)."""
+    run = trainer.run
+    if run.batch_size % rank.world_size:
+        raise WganKitError(f"run.batch_size: {run.batch_size} does not split evenly over "
+                           f"{rank.world_size} processes; use a multiple of {rank.world_size}")
+    # The config (and so the checkpoint) keeps the global batch; the loop sees this rank's part.
+    trainer.run = run.model_copy(update={"batch_size": run.batch_size // rank.world_size,
+                                         "seed": run.seed + rank.rank})
+    for net in (trainer.generator, trainer.critic):
+        for tensor in (*net.parameters(), *net.buffers()):
+            dist.broadcast(tensor.data, src=0)  # one starting point, whatever built the nets
+    trainer.acceleration.gradient_sync = average_gradients
+    trainer.random_state = _rank_random_state(run.seed, rank.rank, trainer.step)
+    if not rank.is_main:
+        trainer.folder = None
+
+
+def average_gradients(net: nn.Module) -> None:
+    """Replace each gradient of `net` by its mean over the ranks: one all-reduce."""
+    gradients = [p.grad for p in net.parameters() if p.grad is not None]
+    if not gradients:
+        return
+    flat = torch.cat([g.reshape(-1) for g in gradients])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    offset = 0
+    for gradient in gradients:
+        gradient.copy_(flat[offset:offset + gradient.numel()].view_as(gradient))
+        offset += gradient.numel()
+
+
+def _rank_random_state(seed: int, rank: int, step: int) -> randomness.RandomState:
+    """Independent z and ε streams per rank, derived from (seed, rank, step): a resumed run
+    re-derives them from its checkpoint's step."""
+    digest = hashlib.sha256(f"{seed}:{rank}:{step}".encode()).digest()
+    outer = randomness.capture()
+    randomness.seed_everything(int.from_bytes(digest[:8], "little") >> 1)
+    state = randomness.capture()
+    randomness.restore(outer)
+    return state
