@@ -63,8 +63,9 @@ def test_generator_steps_use_their_own_batch_size(tiny_trainer):
     sizes = []
     trainer.critic.register_forward_hook(lambda module, args, out: sizes.append(len(args[0])))
     trainer.train()
-    # one critic step: real 8, fake 8, interpolates 8; then the generator step's 24
-    assert sizes == [8, 8, 8, 24]
+    # one critic step: real and fake in one forward (run.fuse_critic), interpolates 8; then the
+    # generator step's 24
+    assert sizes == [16, 8, 24]
 
 
 def test_moving_average_differs_from_the_live_generator_and_draws_the_samples(tiny_trainer):

@@ -236,7 +236,7 @@ def run(
             out = out if rank.is_main else None
         if trainer.folder is None and out is not None:
             trainer.folder = RunFolder.create(out, overwrite=overwrite)
-        if report is not None:
+        if report is not None and trainer.folder is not None:
             trainer.folder.preflight.write_text(report.to_json() + "\n", encoding="utf-8")
         progress = (None if not main else
                     LineProgress() if quiet or not sys.stderr.isatty() else BarProgress())
