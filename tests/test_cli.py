@@ -142,3 +142,18 @@ def test_listing_and_help_import_neither_torch_nor_plugin_code(argv):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_sample_chooses_the_moving_average_or_the_live_weights(tmp_path):
+    plain = tmp_path / "plain"
+    invoke("run", *TINY, "--out", str(plain), "--quiet")
+    refused = invoke("sample", str(plain), "--ema", "--out", str(tmp_path / "x.safetensors"))
+    assert refused.exit_code == 2 and "keeps no moving average" in refused.output
+    averaged = tmp_path / "ema"
+    invoke("run", *TINY, "--set", "run.ema_decay=0.5", "--out", str(averaged), "--quiet")
+    drawn = {}
+    for flag in ("--ema", "--no-ema"):
+        path = tmp_path / f"{flag}.safetensors"
+        assert invoke("sample", str(averaged), flag, "--out", str(path)).exit_code == 0
+        drawn[flag] = safetensors.torch.load_file(path)["samples"]
+    assert not drawn["--ema"].equal(drawn["--no-ema"])

@@ -415,6 +415,9 @@ def sample(
                                            "under the key 'samples').")],
     n: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many samples.")] = 64,
     seed: Annotated[int, typer.Option(help="Seed of the latent points.")] = 0,
+    ema: Annotated[Optional[bool], typer.Option(
+        "--ema/--no-ema", help="The moving average of the generator's weights, or the live "
+                               "weights [default: the average when the run keeps one].")] = None,
 ) -> None:
     """Draw samples from a run's last checkpoint."""
     try:
@@ -432,7 +435,7 @@ def sample(
         trainer = resume_run(run_dir)
         latent = torch.randn(n, trainer.generator.latent_dim,
                              generator=torch.Generator().manual_seed(seed)).to(trainer.device)
-        samples = trainer.sample(n, latent=latent)
+        samples = trainer.sample(n, latent=latent, ema=ema)
         data = trainer.parts.data
         if out.suffix == ".safetensors":
             checkpoint.save(out, {"samples": samples}, {"step": trainer.step})

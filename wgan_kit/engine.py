@@ -119,10 +119,15 @@ class Trainer:
         return torch.randn(n, self.generator.latent_dim, device=self.device)
 
     @torch.no_grad()
-    def sample(self, n: int, *, latent: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(self, n: int, *, latent: torch.Tensor | None = None,
+               ema: bool | None = None) -> torch.Tensor:
         """n generated samples, on the run's device, from the generator in eval mode or, when
-        run.ema_decay > 0, from the moving average of its weights."""
-        generator = self.generator if self.ema_generator is None else self.ema_generator
+        run.ema_decay > 0, from the moving average of its weights (`ema=False`: the live ones)."""
+        if ema and self.ema_generator is None:
+            raise WganKitError("--ema: this run keeps no moving average of the generator "
+                               "(run.ema_decay = 0); sample without --ema")
+        use_ema = self.ema_generator is not None if ema is None else ema
+        generator = self.ema_generator if use_ema else self.generator
         generator.eval()
         try:
             return generator(self.latent(n) if latent is None else latent)
