@@ -11,6 +11,7 @@ import torch
 import wgan_kit
 from wgan_kit import SampleSpec, WganKitError
 from wgan_kit.builtins.charcnn.nets import ResidualBlock1d
+from wgan_kit.builtins.random_architectures import DEPTHS, FILTERS, NONLINEARITIES
 
 POINTS = SampleSpec((2,), "points")
 GREY_28 = SampleSpec((1, 28, 28), "image", value_range=(-1.0, 1.0))
@@ -74,6 +75,9 @@ CASES = {
                     {"filters": 4, "nonlinearity": "gated"}),
     "dcgan-tanh": ("dcgan", RGB_32, {"filters": 4, "nonlinearity": "tanh"},
                    {"filters": 4, "nonlinearity": "tanh"}),
+    "dcgan-extra-layers": ("dcgan", RGB_32, {"filters": 4, "extra_layers": 2},
+                           {"filters": 4, "extra_layers": 3}),
+    "random": ("random", RGB_32, {"filters": 2, "arch_seed": 2}, {"filters": 2, "arch_seed": 2}),
     "resnet-28": ("resnet", GREY_28, {"filters": 4}, {"filters": 4}),
     "resnet-32": ("resnet", RGB_32, {"filters": 4}, {"filters": 4}),
     "resnet-64": ("resnet", RGB_64, {"filters": 2}, {"filters": 2, "down_blocks": 4}),
@@ -259,3 +263,71 @@ def test_charcnn_generator_emits_a_distribution_over_the_vocabulary_at_each_posi
     torch.testing.assert_close(text.sum(-1), torch.ones(5, 32))
     blocks = [m for m in generator.modules() if isinstance(m, ResidualBlock1d)]
     assert len(blocks) == 5
+
+
+def weighted_layers(net: torch.nn.Module) -> int:
+    return sum(isinstance(m, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+               for m in net.modules())
+
+
+def drawn(registry, kind: str, options: dict) -> dict:
+    return registry.get(kind, "random").options.model_validate(options).model_dump()
+
+
+@pytest.mark.parametrize("kind", ["generator", "critic"])
+def test_random_architecture_is_reproducible_from_its_seed_and_varies_with_it(registry, kind):
+    first, again = (build(registry, kind, "random", RGB_32, {"arch_seed": 3}) for _ in range(2))
+    assert str(first) == str(again)
+    assert (sum(p.numel() for p in first.parameters())
+            == sum(p.numel() for p in again.parameters()))
+    choices = [drawn(registry, kind, {"arch_seed": seed}) for seed in range(8)]
+    assert len({tuple(sorted(c.items())) for c in choices}) >= 6
+    for c in choices:
+        assert c["nonlinearity"] in NONLINEARITIES and c["depth"] in DEPTHS
+        assert c["filters"] in FILTERS and c["norm"] in ("batch", "layer", "none")
+    if kind == "critic":  # "batch norm on" in a critic is layer norm unless asked otherwise
+        assert {c["norm"] for c in choices} == {"layer", "none"}
+
+
+def test_random_generator_and_critic_draw_separately_and_an_override_keeps_the_other_draws(
+        registry):
+    generators = [drawn(registry, "generator", {"arch_seed": s}) for s in range(8)]
+    critics = [drawn(registry, "critic", {"arch_seed": s}) for s in range(8)]
+    assert [g["depth"] for g in generators] != [c["depth"] for c in critics]
+    fixed = drawn(registry, "critic", {"arch_seed": 5, "depth": 20, "filters": 2})
+    assert fixed == {**critics[5], "depth": 20, "filters": 2}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_drawn_architecture_has_its_depth_and_trains_under_the_penalty(registry, seed):
+    """Tiny filters; nonlinearity, depth and norm as drawn. Depth = linear + convolutions."""
+    torch.manual_seed(seed)
+    options = {"arch_seed": seed, "filters": 2}
+    generator = build(registry, "generator", "random", RGB_32, options)
+    critic = build(registry, "critic", "random", RGB_32, options)
+    assert weighted_layers(generator) == drawn(registry, "generator", options)["depth"]
+    assert weighted_layers(critic) == drawn(registry, "critic", options)["depth"]
+    x = generator(torch.randn(3, generator.latent_dim))
+    assert x.shape == (3, *RGB_32.shape)
+    scores = critic(x)
+    (gradient,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    (scores.mean() + (gradient.flatten(1).norm(dim=1) - 1).square().mean()).backward()
+    for net in (generator, critic):
+        for name, parameter in net.named_parameters():
+            assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+
+
+def test_a_runs_config_records_the_drawn_random_architecture(registry):
+    trainer = wgan_kit.compose(gen="random", critic="random", constraint="gp",
+                               data=RandomSamples(RGB_32), registry=registry, steps=1,
+                               options={"gen.arch_seed": 1, "gen.filters": 2,
+                                        "critic.arch_seed": 1, "critic.filters": 2})
+    assert "\n[gen]\nname = \"random\"\narch_seed = 1\nlatent_dim = 128\nnonlinearity = \"tanh\"\n" \
+           "depth = 12\nnorm = \"none\"\nfilters = 2\n" in trainer.config.to_toml()
+    assert trainer.config.parts["critic"].options.describe() == (
+        "leaky_relu, depth 4, norm layer, 2 base filters")
+    with pytest.raises(WganKitError, match=r"critic: batch normalization .* constraint 'gp'"):
+        wgan_kit.compose(gen="random", critic="random", constraint="gp", registry=registry,
+                         data=RandomSamples(RGB_32), steps=1,
+                         options={"critic.arch_seed": 1, "critic.filters": 2,
+                                  "critic.norm_when_sampled": "batch"})
