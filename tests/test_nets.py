@@ -11,6 +11,7 @@ import torch
 import wgan_kit
 from wgan_kit import SampleSpec, WganKitError
 from wgan_kit.builtins.charcnn.nets import ResidualBlock1d
+from wgan_kit.builtins.resnet.nets import BottleneckBlock
 from wgan_kit.builtins.random_architectures import DEPTHS, FILTERS, NONLINEARITIES
 
 POINTS = SampleSpec((2,), "points")
@@ -81,6 +82,8 @@ CASES = {
     "resnet-28": ("resnet", GREY_28, {"filters": 4}, {"filters": 4}),
     "resnet-32": ("resnet", RGB_32, {"filters": 4}, {"filters": 4}),
     "resnet-64": ("resnet", RGB_64, {"filters": 2}, {"filters": 2, "down_blocks": 4}),
+    "resnet-deep-32": ("resnet", RGB_32, {"layout": "deep", "filters": 4, "plain_blocks": 1},
+                       {"layout": "deep", "filters": 4, "plain_blocks": 2}),
     "resnet-layer-norm": ("resnet", RGB_32, {"filters": 4, "plain_blocks": 1},
                           {"filters": 4, "norm": "layer"}),
     "charcnn": ("charcnn", TEXT, {"filters": 4}, {"filters": 4}),
@@ -199,6 +202,37 @@ def test_resnet_on_64x64_data_gets_four_up_blocks_and_a_critic_down_to_8x8(regis
     assert [name for name, _ in generated] == ["linear", "up1", "up2", "up3", "up4", "output"]
     assert layer_table(critic, torch.randn(2, *RGB_64.shape))[:4] == [
         ("down1", (2, 32, 32)), ("down2", (2, 16, 16)), ("down3", (2, 8, 8)), ("plain1", (2, 8, 8))]
+
+
+def test_deep_resnet_on_64x64_has_the_released_codes_101_layers(registry):
+    """gan_64x64.py's ResnetGenerator / ResnetDiscriminator: 33 bottleneck blocks of 3 convolutions,
+    plus the linear layer and the 1×1 convolution at the other end; shortcuts not counted."""
+    torch.manual_seed(0)
+    generator = build(registry, "generator", "resnet", RGB_64, {"layout": "deep", "filters": 4})
+    critic = build(registry, "critic", "resnet", RGB_64, {"layout": "deep", "filters": 4})
+    for net in (generator, critic):
+        shortcuts = sum(weighted_layers(m.shortcut) for m in net.modules()
+                        if isinstance(m, BottleneckBlock))
+        assert weighted_layers(net) - shortcuts == 101
+        assert sum(isinstance(m, BottleneckBlock) for m in net.modules()) == 33
+    assert isinstance(critic.net.side64_1.branch[-1], torch.nn.GroupNorm)  # layer norm
+    assert isinstance(generator.net.side64_1.branch[-1], torch.nn.BatchNorm2d)
+    generated = layer_table(generator, torch.randn(2, 128))
+    assert generated[0] == ("linear", (32, 4, 4)) and generated[-1] == ("output", (3, 64, 64))
+    assert ("up4", (2, 64, 64)) in generated
+    x = generator(torch.randn(2, 128))
+    assert x.abs().max() <= 1
+    scores = critic(x)
+    (gradient,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    (scores.mean() + (gradient.flatten(1).norm(dim=1) - 1).square().mean()).backward()
+    for net in (generator, critic):
+        for name, parameter in net.named_parameters():
+            assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+
+
+def test_deep_resnet_refuses_filters_its_bottlenecks_cannot_halve(registry):
+    with pytest.raises(WganKitError, match=r"gen.filters: layout=deep .* multiple of 4, got 6"):
+        build(registry, "generator", "resnet", RGB_64, {"layout": "deep", "filters": 6})
 
 
 def test_layer_norm_of_conv_critics_normalizes_each_sample_over_channels_and_pixels(registry):
