@@ -23,7 +23,7 @@ def _same_side(channels_in: int, channels_out: int) -> nn.Conv2d:
     return nn.Conv2d(channels_in, channels_out, 3, padding=1)
 
 
-def spread(extra_layers: int, resolutions: int) -> list[int]:
+def _spread(extra_layers: int, resolutions: int) -> list[int]:
     """How many of `extra_layers` go to each of `resolutions` (lowest first): evenly, the remainder
     to the lowest resolutions, where a layer costs least."""
     return [extra_layers // resolutions + (i < extra_layers % resolutions)
@@ -48,7 +48,7 @@ class DCGANGenerator(nn.Module):
         widths = [filters if constant_filters else filters * 2 ** (doublings - 1 - i)
                   for i in range(doublings)]
         factor = channel_factor(nonlinearity)
-        extras = spread(extra_layers, doublings)
+        extras = _spread(extra_layers, doublings)
 
         def same_side(width: int, count: int) -> list[nn.Module]:
             return [module for _ in range(count) for module in (
@@ -78,7 +78,7 @@ class DCGANCritic(nn.Module):
         super().__init__()
         widths = [filters * 2**i for i in range(doublings)]
         factor = channel_factor(nonlinearity)
-        extras = spread(extra_layers, doublings)[::-1]  # highest resolution first, as the layers
+        extras = _spread(extra_layers, doublings)[::-1]  # highest resolution first, as the layers
 
         def normalized(layer: nn.Module, width: int) -> list[nn.Module]:
             return [layer, norm2d(norm, factor * width), activation(nonlinearity)]
