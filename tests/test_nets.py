@@ -11,6 +11,8 @@ import torch
 import wgan_kit
 from wgan_kit import SampleSpec, WganKitError
 from wgan_kit.builtins.charcnn.nets import ResidualBlock1d
+from wgan_kit.builtins.resnet.nets import BottleneckBlock
+from wgan_kit.builtins.random_architectures import DEPTHS, FILTERS, NONLINEARITIES
 
 POINTS = SampleSpec((2,), "points")
 GREY_28 = SampleSpec((1, 28, 28), "image", value_range=(-1.0, 1.0))
@@ -74,9 +76,14 @@ CASES = {
                     {"filters": 4, "nonlinearity": "gated"}),
     "dcgan-tanh": ("dcgan", RGB_32, {"filters": 4, "nonlinearity": "tanh"},
                    {"filters": 4, "nonlinearity": "tanh"}),
+    "dcgan-extra-layers": ("dcgan", RGB_32, {"filters": 4, "extra_layers": 2},
+                           {"filters": 4, "extra_layers": 3}),
+    "random": ("random", RGB_32, {"filters": 2, "arch_seed": 2}, {"filters": 2, "arch_seed": 2}),
     "resnet-28": ("resnet", GREY_28, {"filters": 4}, {"filters": 4}),
     "resnet-32": ("resnet", RGB_32, {"filters": 4}, {"filters": 4}),
     "resnet-64": ("resnet", RGB_64, {"filters": 2}, {"filters": 2, "down_blocks": 4}),
+    "resnet-deep-32": ("resnet", RGB_32, {"layout": "deep", "filters": 4, "plain_blocks": 1},
+                       {"layout": "deep", "filters": 4, "plain_blocks": 2}),
     "resnet-layer-norm": ("resnet", RGB_32, {"filters": 4, "plain_blocks": 1},
                           {"filters": 4, "norm": "layer"}),
     "charcnn": ("charcnn", TEXT, {"filters": 4}, {"filters": 4}),
@@ -197,6 +204,37 @@ def test_resnet_on_64x64_data_gets_four_up_blocks_and_a_critic_down_to_8x8(regis
         ("down1", (2, 32, 32)), ("down2", (2, 16, 16)), ("down3", (2, 8, 8)), ("plain1", (2, 8, 8))]
 
 
+def test_deep_resnet_on_64x64_has_the_released_codes_101_layers(registry):
+    """gan_64x64.py's ResnetGenerator / ResnetDiscriminator: 33 bottleneck blocks of 3 convolutions,
+    plus the linear layer and the 1×1 convolution at the other end; shortcuts not counted."""
+    torch.manual_seed(0)
+    generator = build(registry, "generator", "resnet", RGB_64, {"layout": "deep", "filters": 4})
+    critic = build(registry, "critic", "resnet", RGB_64, {"layout": "deep", "filters": 4})
+    for net in (generator, critic):
+        shortcuts = sum(weighted_layers(m.shortcut) for m in net.modules()
+                        if isinstance(m, BottleneckBlock))
+        assert weighted_layers(net) - shortcuts == 101
+        assert sum(isinstance(m, BottleneckBlock) for m in net.modules()) == 33
+    assert isinstance(critic.net.side64_1.branch[-1], torch.nn.GroupNorm)  # layer norm
+    assert isinstance(generator.net.side64_1.branch[-1], torch.nn.BatchNorm2d)
+    generated = layer_table(generator, torch.randn(2, 128))
+    assert generated[0] == ("linear", (32, 4, 4)) and generated[-1] == ("output", (3, 64, 64))
+    assert ("up4", (2, 64, 64)) in generated
+    x = generator(torch.randn(2, 128))
+    assert x.abs().max() <= 1
+    scores = critic(x)
+    (gradient,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    (scores.mean() + (gradient.flatten(1).norm(dim=1) - 1).square().mean()).backward()
+    for net in (generator, critic):
+        for name, parameter in net.named_parameters():
+            assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+
+
+def test_deep_resnet_refuses_filters_its_bottlenecks_cannot_halve(registry):
+    with pytest.raises(WganKitError, match=r"gen.filters: layout=deep .* multiple of 4, got 6"):
+        build(registry, "generator", "resnet", RGB_64, {"layout": "deep", "filters": 6})
+
+
 def test_layer_norm_of_conv_critics_normalizes_each_sample_over_channels_and_pixels(registry):
     critic = build(registry, "critic", "dcgan", RGB_32, {"filters": 4})
     norms = [m for m in critic.modules() if isinstance(m, torch.nn.GroupNorm)]
@@ -259,3 +297,71 @@ def test_charcnn_generator_emits_a_distribution_over_the_vocabulary_at_each_posi
     torch.testing.assert_close(text.sum(-1), torch.ones(5, 32))
     blocks = [m for m in generator.modules() if isinstance(m, ResidualBlock1d)]
     assert len(blocks) == 5
+
+
+def weighted_layers(net: torch.nn.Module) -> int:
+    return sum(isinstance(m, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+               for m in net.modules())
+
+
+def drawn(registry, kind: str, options: dict) -> dict:
+    return registry.get(kind, "random").options.model_validate(options).model_dump()
+
+
+@pytest.mark.parametrize("kind", ["generator", "critic"])
+def test_random_architecture_is_reproducible_from_its_seed_and_varies_with_it(registry, kind):
+    first, again = (build(registry, kind, "random", RGB_32, {"arch_seed": 3}) for _ in range(2))
+    assert str(first) == str(again)
+    assert (sum(p.numel() for p in first.parameters())
+            == sum(p.numel() for p in again.parameters()))
+    choices = [drawn(registry, kind, {"arch_seed": seed}) for seed in range(8)]
+    assert len({tuple(sorted(c.items())) for c in choices}) >= 6
+    for c in choices:
+        assert c["nonlinearity"] in NONLINEARITIES and c["depth"] in DEPTHS
+        assert c["filters"] in FILTERS and c["norm"] in ("batch", "layer", "none")
+    if kind == "critic":  # "batch norm on" in a critic is layer norm unless asked otherwise
+        assert {c["norm"] for c in choices} == {"layer", "none"}
+
+
+def test_random_generator_and_critic_draw_separately_and_an_override_keeps_the_other_draws(
+        registry):
+    generators = [drawn(registry, "generator", {"arch_seed": s}) for s in range(8)]
+    critics = [drawn(registry, "critic", {"arch_seed": s}) for s in range(8)]
+    assert [g["depth"] for g in generators] != [c["depth"] for c in critics]
+    fixed = drawn(registry, "critic", {"arch_seed": 5, "depth": 20, "filters": 2})
+    assert fixed == {**critics[5], "depth": 20, "filters": 2}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_drawn_architecture_has_its_depth_and_trains_under_the_penalty(registry, seed):
+    """Tiny filters; nonlinearity, depth and norm as drawn. Depth = linear + convolutions."""
+    torch.manual_seed(seed)
+    options = {"arch_seed": seed, "filters": 2}
+    generator = build(registry, "generator", "random", RGB_32, options)
+    critic = build(registry, "critic", "random", RGB_32, options)
+    assert weighted_layers(generator) == drawn(registry, "generator", options)["depth"]
+    assert weighted_layers(critic) == drawn(registry, "critic", options)["depth"]
+    x = generator(torch.randn(3, generator.latent_dim))
+    assert x.shape == (3, *RGB_32.shape)
+    scores = critic(x)
+    (gradient,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    (scores.mean() + (gradient.flatten(1).norm(dim=1) - 1).square().mean()).backward()
+    for net in (generator, critic):
+        for name, parameter in net.named_parameters():
+            assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+
+
+def test_a_runs_config_records_the_drawn_random_architecture(registry):
+    trainer = wgan_kit.compose(gen="random", critic="random", constraint="gp",
+                               data=RandomSamples(RGB_32), registry=registry, steps=1,
+                               options={"gen.arch_seed": 1, "gen.filters": 2,
+                                        "critic.arch_seed": 1, "critic.filters": 2})
+    assert "\n[gen]\nname = \"random\"\narch_seed = 1\nlatent_dim = 128\nnonlinearity = \"tanh\"\n" \
+           "depth = 12\nnorm = \"none\"\nfilters = 2\n" in trainer.config.to_toml()
+    assert trainer.config.parts["critic"].options.describe() == (
+        "leaky_relu, depth 4, norm layer, 2 base filters")
+    with pytest.raises(WganKitError, match=r"critic: batch normalization .* constraint 'gp'"):
+        wgan_kit.compose(gen="random", critic="random", constraint="gp", registry=registry,
+                         data=RandomSamples(RGB_32), steps=1,
+                         options={"critic.arch_seed": 1, "critic.filters": 2,
+                                  "critic.norm_when_sampled": "batch"})

@@ -13,7 +13,8 @@ Figure 2's variants: `gen.norm=none` with `gen.constant_filters=true` ("no BN an
 number of filters"); `gen.norm=none` and `critic.norm=none` ("no normalization in either");
 `nonlinearity=gated` or `nonlinearity=tanh` in both ("gated multiplicative" / "tanh nonlinearities
 everywhere"). The critic's default `layer` is the paper's replacement for batch norm under WGAN-GP
-(Section 4).
+(Section 4). `extra_layers` deepens both nets with 3×3 stride-1 convolutions at each resolution, as
+the `random` net of Table 1 does.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class GeneratorOptions(BaseModel):
                                                      "each hidden transposed convolution.")
     nonlinearity: NonlinearityOrGate = Field(
         "relu", description="Hidden nonlinearity; gated = sigmoid(a)·tanh(b) on twice the channels.")
+    extra_layers: int = Field(0, ge=0, le=256,
+                              description="3×3 stride-1 convolutions (with norm and nonlinearity) "
+                                          "added to the pyramid, spread evenly over its "
+                                          "resolutions: the depth of WGAN-GP Table 1.")
 
 
 class CriticOptions(BaseModel):
@@ -60,6 +65,10 @@ class CriticOptions(BaseModel):
     nonlinearity: NonlinearityOrGate = Field(
         "leaky_relu", description="Hidden nonlinearity (leaky_relu has slope 0.2); gated = "
                                   "sigmoid(a)·tanh(b) on twice the channels.")
+    extra_layers: int = Field(0, ge=0, le=256,
+                              description="3×3 stride-1 convolutions (with norm and nonlinearity) "
+                                          "added to the pyramid, spread evenly over its "
+                                          "resolutions: the depth of WGAN-GP Table 1.")
 
 
 def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
@@ -68,7 +77,7 @@ def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
     channels, start, doublings = image_pyramid(spec, net="dcgan", section="gen")
     return DCGANGenerator(options.latent_dim, channels, start, doublings, filters=options.filters,
                           constant_filters=options.constant_filters, norm=options.norm,
-                          nonlinearity=options.nonlinearity)
+                          nonlinearity=options.nonlinearity, extra_layers=options.extra_layers)
 
 
 def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
@@ -76,7 +85,7 @@ def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
 
     channels, start, doublings = image_pyramid(spec, net="dcgan", section="critic")
     return DCGANCritic(channels, start, doublings, filters=options.filters, norm=options.norm,
-                       nonlinearity=options.nonlinearity)
+                       nonlinearity=options.nonlinearity, extra_layers=options.extra_layers)
 
 
 @hookimpl

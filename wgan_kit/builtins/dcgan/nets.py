@@ -19,6 +19,17 @@ def _halve_side(channels_in: int, channels_out: int) -> nn.Conv2d:
     return nn.Conv2d(channels_in, channels_out, 5, stride=2, padding=2)
 
 
+def _same_side(channels_in: int, channels_out: int) -> nn.Conv2d:
+    return nn.Conv2d(channels_in, channels_out, 3, padding=1)
+
+
+def _spread(extra_layers: int, resolutions: int) -> list[int]:
+    """How many of `extra_layers` go to each of `resolutions` (lowest first): evenly, the remainder
+    to the lowest resolutions, where a layer costs least."""
+    return [extra_layers // resolutions + (i < extra_layers % resolutions)
+            for i in range(resolutions)]
+
+
 def _init_as_dcgan(net: nn.Module) -> None:
     """Weights N(0, 0.02²) and zero biases (Radford et al. 2016; the released code's stdev 0.02)."""
     for module in net.modules():
@@ -30,20 +41,28 @@ def _init_as_dcgan(net: nn.Module) -> None:
 class DCGANGenerator(nn.Module):
     def __init__(self, latent_dim: int, channels: int, start: int, doublings: int, *,
                  filters: int, constant_filters: bool, norm: GeneratorNorm,
-                 nonlinearity: NonlinearityOrGate) -> None:
+                 nonlinearity: NonlinearityOrGate, extra_layers: int = 0) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         # Channels at each side, from the start side up: halving each time the side doubles.
         widths = [filters if constant_filters else filters * 2 ** (doublings - 1 - i)
                   for i in range(doublings)]
         factor = channel_factor(nonlinearity)
+        extras = _spread(extra_layers, doublings)
+
+        def same_side(width: int, count: int) -> list[nn.Module]:
+            return [module for _ in range(count) for module in (
+                _same_side(width, factor * width), norm2d(norm, factor * width),
+                activation(nonlinearity))]
+
         layers: list[nn.Module] = [
             nn.Linear(latent_dim, factor * widths[0] * start * start),
             nn.Unflatten(1, (factor * widths[0], start, start)),
-            norm2d(norm, factor * widths[0]), activation(nonlinearity)]
-        for width_in, width_out in zip(widths, widths[1:]):
+            norm2d(norm, factor * widths[0]), activation(nonlinearity),
+            *same_side(widths[0], extras[0])]
+        for width_in, width_out, count in zip(widths, widths[1:], extras[1:]):
             layers += [_double_side(width_in, factor * width_out), norm2d(norm, factor * width_out),
-                       activation(nonlinearity)]
+                       activation(nonlinearity), *same_side(width_out, count)]
         layers += [_double_side(widths[-1], channels), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         _init_as_dcgan(self)
@@ -54,15 +73,25 @@ class DCGANGenerator(nn.Module):
 
 class DCGANCritic(nn.Module):
     def __init__(self, channels: int, start: int, doublings: int, *, filters: int,
-                 norm: CriticNorm, nonlinearity: NonlinearityOrGate) -> None:
+                 norm: CriticNorm, nonlinearity: NonlinearityOrGate,
+                 extra_layers: int = 0) -> None:
         super().__init__()
         widths = [filters * 2**i for i in range(doublings)]
         factor = channel_factor(nonlinearity)
+        extras = _spread(extra_layers, doublings)[::-1]  # highest resolution first, as the layers
+
+        def normalized(layer: nn.Module, width: int) -> list[nn.Module]:
+            return [layer, norm2d(norm, factor * width), activation(nonlinearity)]
+
+        def same_side(width: int, count: int) -> list[nn.Module]:
+            return [module for _ in range(count)
+                    for module in normalized(_same_side(width, factor * width), width)]
+
         layers: list[nn.Module] = [_halve_side(channels, factor * widths[0]),
-                                   activation(nonlinearity)]
-        for width_in, width_out in zip(widths, widths[1:]):
-            layers += [_halve_side(width_in, factor * width_out), norm2d(norm, factor * width_out),
-                       activation(nonlinearity)]
+                                   activation(nonlinearity), *same_side(widths[0], extras[0])]
+        for width_in, width_out, count in zip(widths, widths[1:], extras[1:]):
+            layers += [*normalized(_halve_side(width_in, factor * width_out), width_out),
+                       *same_side(width_out, count)]
         layers += [nn.Flatten(), nn.Linear(widths[-1] * start * start, 1)]
         self.net = nn.Sequential(*layers)
         _init_as_dcgan(self)

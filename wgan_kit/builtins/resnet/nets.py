@@ -1,4 +1,5 @@
-"""The residual generator and critic of the `resnet` plugin (WGAN-GP Appendix F)."""
+"""The residual generators and critics of the `resnet` plugin: WGAN-GP Appendix F's CIFAR-10
+ResNet, and the 101-layer bottleneck ResNet of Figure 2 (the released `gan_64x64.py`)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,23 @@ from ..normalization import norm2d
 from ..option_types import CriticNorm, GeneratorNorm
 
 
-def _conv(channels_in: int, channels_out: int, kernel: int, *, he: bool) -> nn.Conv2d:
-    """A same-size convolution; He-uniform before a ReLU, Glorot-uniform elsewhere (shortcuts,
-    outputs), as the released code's `he_init`."""
-    conv = nn.Conv2d(channels_in, channels_out, kernel, padding=kernel // 2)
+def _initialized(conv: nn.Conv2d | nn.ConvTranspose2d, *, he: bool) -> nn.Module:
+    """He-uniform weights before a ReLU, Glorot-uniform elsewhere (shortcuts, outputs), as the
+    released code's `he_init`; zero biases."""
     if he:
         nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
     else:
         nn.init.xavier_uniform_(conv.weight)
-    nn.init.zeros_(conv.bias)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
     return conv
+
+
+def _conv(channels_in: int, channels_out: int, kernel: int, *, he: bool, stride: int = 1,
+          bias: bool = True) -> nn.Module:
+    """A convolution keeping the side (stride 1) or halving it (stride 2)."""
+    return _initialized(nn.Conv2d(channels_in, channels_out, kernel, stride=stride,
+                                  padding=kernel // 2, bias=bias), he=he)
 
 
 def _linear(features_in: int, features_out: int) -> nn.Linear:
@@ -101,3 +109,92 @@ class ResNetCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
+
+
+class BottleneckBlock(nn.Module):
+    """shortcut(x) + 0.3·branch(x), the released `BottleneckResidualBlock`. Branch: ReLU,
+    conv 1×1 to half the input channels, ReLU, conv 3×3 to half the output channels (stride 2 for
+    `down`, a stride-2 transposed conv for `up`), ReLU, conv 1×1 to the output channels (no bias),
+    norm. Shortcut: identity when nothing changes, else a 1×1 conv (stride 2 for `down`; for `up`,
+    to four times the channels, then a pixel shuffle: the code's sub-pixel conv)."""
+
+    def __init__(self, channels_in: int, channels_out: int, *,
+                 resample: Literal["up", "down"] | None, norm: CriticNorm) -> None:
+        super().__init__()
+        inner_in, inner_out = channels_in // 2, channels_out // 2
+        if resample == "up":
+            middle = _initialized(nn.ConvTranspose2d(inner_in, inner_out, 3, stride=2, padding=1,
+                                                     output_padding=1), he=True)
+        else:
+            middle = _conv(inner_in, inner_out, 3, he=True, stride=2 if resample else 1)
+        self.branch = nn.Sequential(nn.ReLU(), _conv(channels_in, inner_in, 1, he=True), nn.ReLU(),
+                                    middle, nn.ReLU(),
+                                    _conv(inner_out, channels_out, 1, he=True, bias=False),
+                                    norm2d(norm, channels_out))
+        if resample is None and channels_in == channels_out:
+            self.shortcut: nn.Module = nn.Identity()
+        elif resample == "up":
+            self.shortcut = nn.Sequential(_conv(channels_in, 4 * channels_out, 1, he=False),
+                                          nn.PixelShuffle(2))
+        else:
+            self.shortcut = _conv(channels_in, channels_out, 1, he=False,
+                                  stride=2 if resample else 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + 0.3 * self.branch(x)
+
+
+def deep_widths(filters: int, doublings: int) -> list[int]:
+    """Channels at each side from the start side up: filters/2 at the data's side, doubling with
+    each halving (the released 64×64 code: 8·DIM at 4×4 down to DIM/2 at 64×64)."""
+    return [filters // 2 * 2 ** (doublings - i) for i in range(doublings + 1)]
+
+
+class DeepResNetGenerator(nn.Module):
+    """z → linear → s₀×s₀ → at each side `plain_blocks` bottleneck blocks (one fewer at the data's
+    side), an up-block between sides → conv 1×1 → tanh(x/5): the released `ResnetGenerator`,
+    101 layers at 64×64 with plain_blocks = 6."""
+
+    def __init__(self, latent_dim: int, channels: int, start: int, doublings: int, *,
+                 filters: int, norm: GeneratorNorm, plain_blocks: int) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        widths = deep_widths(filters, doublings)
+        rows: OrderedDict[str, nn.Module] = OrderedDict(
+            linear=nn.Sequential(_linear(latent_dim, widths[0] * start * start),
+                                 nn.Unflatten(1, (widths[0], start, start))))
+        for i, width in enumerate(widths):
+            side = start * 2**i
+            for j in range(plain_blocks - (i == doublings)):
+                rows[f"side{side}_{j + 1}"] = BottleneckBlock(width, width, resample=None, norm=norm)
+            if i < doublings:
+                rows[f"up{i + 1}"] = BottleneckBlock(width, widths[i + 1], resample="up", norm=norm)
+        rows["output"] = _conv(widths[-1], channels, 1, he=False)
+        self.net = nn.Sequential(rows)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.net(z) / 5)
+
+
+class DeepResNetCritic(nn.Module):
+    """conv 1×1 → at each side `plain_blocks` bottleneck blocks (one fewer at the data's side), a
+    down-block between sides → linear on s₀×s₀ → score / 5: the released `ResnetDiscriminator`,
+    101 layers at 64×64 with plain_blocks = 6."""
+
+    def __init__(self, channels: int, start: int, doublings: int, *, filters: int,
+                 norm: CriticNorm, plain_blocks: int) -> None:
+        super().__init__()
+        widths = deep_widths(filters, doublings)[::-1]
+        rows: OrderedDict[str, nn.Module] = OrderedDict(input=_conv(channels, widths[0], 1, he=False))
+        for i, width in enumerate(widths):
+            side = start * 2 ** (doublings - i)
+            for j in range(plain_blocks - (i == 0)):
+                rows[f"side{side}_{j + 1}"] = BottleneckBlock(width, width, resample=None, norm=norm)
+            if i < doublings:
+                rows[f"down{i + 1}"] = BottleneckBlock(width, widths[i + 1], resample="down",
+                                                       norm=norm)
+        rows["linear"] = nn.Sequential(nn.Flatten(), _linear(widths[-1] * start * start, 1))
+        self.net = nn.Sequential(rows)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1) / 5
