@@ -111,3 +111,16 @@ def test_schedule_and_moving_average_survive_resume_bit_exactly(tmp_path, tiny_t
             assert torch.equal(a, b), name
     assert resumed.critic_optimizer.param_groups[0]["lr"] == \
         straight.critic_optimizer.param_groups[0]["lr"] == learning_rate(straight.run, 5)
+
+
+def test_the_original_wgan_critic_schedule(tiny_trainer):
+    """WGAN's code: 100 critic steps for the first 25 generator steps and every 500th."""
+    from wgan_kit.engine import critic_steps
+
+    run = tiny_trainer(critic_schedule="wgan", n_critic=5).run
+    assert [critic_steps(run, step) for step in (0, 24, 25, 499, 500, 501, 1000)] == [
+        100, 100, 5, 5, 100, 5, 100]
+    assert critic_steps(tiny_trainer(n_critic=5).run, 0) == 5
+    trainer = tiny_trainer(critic_schedule="wgan", steps=2, batch_size=4)
+    trainer.train()
+    assert trainer.batches_drawn == 200  # one real batch per critic step

@@ -53,6 +53,9 @@ class RunSettings(BaseModel):
         None, ge=1, le=1 << 20, description="Samples per generator step, if not batch_size "
                                             "(the CIFAR ResNet code uses 128 with batch_size 64).")
     n_critic: int = Field(5, ge=1, le=10_000, description="Critic steps per generator step.")
+    critic_schedule: Literal["constant", "wgan"] = Field(
+        "constant", description="constant n_critic, or the original WGAN code's: 100 critic steps "
+                                "for the first 25 generator steps and every 500th, else n_critic.")
     optimizer: Literal["adam", "rmsprop"] = Field("adam", description="Optimizer of both nets.")
     lr: float = Field(1e-4, gt=0, le=10, description="α, the learning rate of both nets.")
     betas: tuple[float, float] = Field((0.0, 0.9), description="Adam's (β1, β2); unused by RMSProp.")

@@ -69,6 +69,15 @@ def learning_rate(run: RunSettings, step: int) -> float:
     return run.lr
 
 
+def critic_steps(run: RunSettings, step: int) -> int:
+    """Critic updates before generator step `step` (counting from 0). The original WGAN code
+    trains the critic near optimality early on and now and then: 100 steps for the first 25
+    generator steps and every 500th."""
+    if run.critic_schedule == "wgan" and (step < 25 or step % 500 == 0):
+        return 100
+    return run.n_critic
+
+
 @torch.no_grad()
 def update_moving_average(average: nn.Module, live: nn.Module, decay: float) -> None:
     """θ_avg ← decay·θ_avg + (1 − decay)·θ for the weights; buffers (batch-norm statistics) are
@@ -180,7 +189,7 @@ class Trainer:
                 group["lr"] = alpha
 
             # Algorithm 1, lines 2-10: n_critic critic updates.
-            for _ in range(run.n_critic):
+            for _ in range(critic_steps(run, self.step)):
                 real = next(real_batches)
                 self.batches_drawn += 1
                 with torch.no_grad():  # the critic step needs no graph through the generator

@@ -340,7 +340,8 @@ def _rehearsal(trainer: Trainer, batch_size: int, steps: int) -> Trainer:
         (trainer.generator, trainer.critic, trainer.generator_optimizer, trainer.critic_optimizer,
          trainer.parts.constraint, trainer.parts.objective))
     run: RunSettings = trainer.run.model_copy(
-        update={"steps": steps, "batch_size": batch_size, "log_every": 1})
+        update={"steps": steps, "batch_size": batch_size, "log_every": 1,
+                "critic_schedule": "constant"})  # n_critic per step: a rehearsal, not a warm-up
     rehearsal = Trainer(Parts(generator, critic, constraint, objective, trainer.parts.data),
                         dataclasses.replace(trainer.config, run=run), trainer.device)
     rehearsal.generator_optimizer = generator_optimizer

@@ -47,7 +47,8 @@ WGAN_CLIP = Recipe(
     {"objective.name": "wgan", "constraint.name": "clip", "constraint.c": 0.01,
      "run.optimizer": "rmsprop", "run.lr": 5e-5, "run.lr_schedule": "constant", "run.n_critic": 5,
      "run.batch_size": 64},
-    "The original WGAN: weights clipped to [−0.01, 0.01], RMSProp α = 5e-5, n_critic = 5, m = 64.",
+    "The original WGAN: weights clipped to [−0.01, 0.01], RMSProp α = 5e-5, n_critic = 5, m = 64 "
+    "(its code's warm-up: --set run.critic_schedule=wgan).",
     "WGAN Algorithm 1 (Arjovsky et al. 2017); WGAN-GP Appendix E",
 )
 
