@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from . import randomness
+from .acceleration import batch_coupled_modules
 from .config import RunSettings
 from .engine import Parts, Trainer
 from .errors import WganKitError
@@ -178,10 +179,9 @@ def check_sample_independence(critic: nn.Module, constraint: LipschitzConstraint
     measured = f"other scores moved by {change:.3g} (tolerance {tolerance:.1g})"
     if not change > tolerance:
         return Verdict(PASS, measured)
-    batch_norm = next((name for name, module in critic.named_modules()
-                       if isinstance(module, nn.modules.batchnorm._BatchNorm)), None)
-    if batch_norm is not None:
-        measured += f"; batch norm at {batch_norm}"
+    batch_norm = batch_coupled_modules(critic)
+    if batch_norm:
+        measured += f"; batch norm at {batch_norm[0]}"
     if constraint.penalises_input_gradients:
         return Verdict(FAIL, measured,
                        "critic: one sample's score depends on the others in its batch, and the "

@@ -26,6 +26,7 @@ import torch
 from pydantic import BaseModel, ValidationError
 from torch import nn
 
+from .acceleration import batch_coupled_modules
 from .config import SECTIONS, RunSettings
 from .errors import WganKitError
 from .protocols import (
@@ -195,8 +196,7 @@ def check_critic(component: Component | str, *, options: Mapping[str, Any] | Non
                  "through them)")
         _check_parameters_learn(net, gradient.square().sum(), f"{who} (double backward, as the "
                                                               "gradient penalty needs)")
-        batch_coupled = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
-        if not batch_coupled:
+        if not batch_coupled_modules(net):
             x = _real_like(spec)
             with torch.no_grad():
                 _require(torch.allclose(net(x)[:2].flatten(), net(x[:2]).flatten(), atol=1e-5), who,
