@@ -69,7 +69,7 @@ def test_bf16_follows_fp32_with_fp32_losses_and_gradient_norms(tiny_trainer):
     bf16 = tiny_trainer(**{**PLAIN, "precision": "bf16"}, seed=4)
     real, fake = torch.randn(16, 2), torch.randn(16, 2)
     penalty = GradientPenalty().penalty(bf16.acceleration.penalty_critic, real, fake)
-    real_scores, fake_scores = bf16.acceleration.critic_scores(real, fake)
+    real_scores, fake_scores, _ = bf16.acceleration.critic_scores(real, fake)
     assert penalty.grad_norm.dtype == penalty.value.dtype == real_scores.dtype == torch.float32
     with bf16.acceleration.autocast():
         assert bf16.critic.net[1](real).dtype == torch.bfloat16  # the nets do run in bf16

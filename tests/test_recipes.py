@@ -25,6 +25,10 @@ TABLE = {
     "wgan-gp-cifar-resnet": dict(objective="wgan", constraint="gp", weight=10.0, optimizer="adam",
                                  lr=2e-4, betas=(0.0, 0.9), n_critic=5, batch_size=64,
                                  generator_batch_size=128, lr_schedule="linear", steps=100_000),
+    "wgan-gp-cifar-resnet-acgan": dict(
+        objective="wgan", constraint="gp", weight=10.0, optimizer="adam", lr=2e-4,
+        betas=(0.0, 0.9), n_critic=5, batch_size=64, generator_batch_size=128,
+        lr_schedule="linear", steps=100_000, conditional=True, class_loss_weights=(1.0, 0.1)),
     "wgan-clip": dict(objective="wgan", constraint="clip", c=0.01, optimizer="rmsprop", lr=5e-5,
                       n_critic=5, batch_size=64, lr_schedule="constant"),
     "dcgan": dict(objective="gan", constraint="none", optimizer="adam", lr=2e-4,

@@ -77,34 +77,50 @@ class Acceleration:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
-    def batches(self, batches: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
-        for batch in batches:
-            yield self._laid_out(batch)
+    def batches(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor | None]]
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Real batches, each with its labels (None for an unconditional run)."""
+        for batch, labels in batches:
+            yield self._laid_out(batch), labels
 
     def _laid_out(self, batch: torch.Tensor) -> torch.Tensor:
         if self.channels_last and batch.dim() == 4:
             return batch.contiguous(memory_format=torch.channels_last)
         return batch
 
-    def generate(self, z: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor:
-        """G(z), in the dtype of `like` (the real batch) when given."""
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, *,
+                 like: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z), or G(z, y) for a conditional run, in the dtype of `like` (the real batch)."""
         with self.autocast():
-            fake = self.generator(z)
+            fake = self.generator(z) if labels is None else self.generator(z, labels)
         return self._laid_out(fake if like is None else fake.to(like.dtype))
 
-    def critic_scores(self, real: torch.Tensor, fake: torch.Tensor
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
-        """D(x) and D(x̃) in fp32: from one forward over both when the critic allows it."""
+    def critic_scores(self, real: torch.Tensor, fake: torch.Tensor, *, classify: bool = False
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """D(x) and D(x̃) in fp32, from one forward over both when the critic allows it, and
+        with `classify` the class logits of the real samples (AC-GAN), else None."""
         with self.autocast():
             if self.fuse_critic:
-                scores = self.critic(torch.cat([real, fake])).float()
-                return scores[: len(real)], scores[len(real):]
-            return self.critic(real).float(), self.critic(fake).float()
+                scores, logits = self._scores(torch.cat([real, fake]), classify)
+                n = len(real)
+                return scores[:n], scores[n:], None if logits is None else logits[:n]
+            real_scores, logits = self._scores(real, classify)
+            return real_scores, self.critic(fake).float(), logits
 
-    def generator_scores(self, z: torch.Tensor) -> torch.Tensor:
-        """D(G(z)) in fp32, with a graph through G for the generator's update."""
+    def generator_scores(self, z: torch.Tensor, labels: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D(G(z)) in fp32, with a graph through G for the generator's update; for a conditional
+        run, G(z, y) and the critic's class logits for it."""
         with self.autocast():
-            return self.critic(self._laid_out(self.generator(z))).float()
+            fake = self.generator(z) if labels is None else self.generator(z, labels)
+            return self._scores(self._laid_out(fake), classify=labels is not None)
+
+    def _scores(self, x: torch.Tensor, classify: bool
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if classify:  # the class head reads the score's features: one pass gives both
+            scores, logits = self.critic.classify(x)
+            return scores.float(), logits.float()
+        return self.critic(x).float(), None
 
     def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, net: nn.Module
                ) -> bool:

@@ -418,6 +418,9 @@ def sample(
     ema: Annotated[Optional[bool], typer.Option(
         "--ema/--no-ema", help="The moving average of the generator's weights, or the live "
                                "weights [default: the average when the run keeps one].")] = None,
+    label: Annotated[Optional[int], typer.Option(
+        "--class", min=0, help="A conditional run's class to draw [default: every class in "
+                               "turn].")] = None,
 ) -> None:
     """Draw samples from a run's last checkpoint."""
     try:
@@ -435,7 +438,14 @@ def sample(
         trainer = resume_run(run_dir)
         latent = torch.randn(n, trainer.generator.latent_dim,
                              generator=torch.Generator().manual_seed(seed)).to(trainer.device)
-        samples = trainer.sample(n, latent=latent, ema=ema)
+        labels = None
+        if label is not None:
+            classes = trainer.num_classes
+            if classes is not None and label >= classes:
+                raise WganKitError(f"--class {label}: this run has {classes} classes; use 0 to "
+                                   f"{classes - 1}")
+            labels = torch.full((n,), label, device=trainer.device)
+        samples = trainer.sample(n, latent=latent, ema=ema, labels=labels)
         data = trainer.parts.data
         if out.suffix == ".safetensors":
             checkpoint.save(out, {"samples": samples}, {"step": trainer.step})

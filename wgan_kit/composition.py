@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from .randomness import seed_everything
 from .config import SECTIONS, Layer, RunConfig, dotted_layer, load_toml, merge, resolve
 from .engine import Parts, Trainer
 from .errors import WganKitError
-from .protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective
+from .protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective, SampleSpec
 from .registry import Registry, load_registry
 from .run_folder import RunFolder
 
@@ -96,10 +97,12 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
         return part.component.factory(part.options, *args)
 
     data = make("data")
-    spec = data.spec
+    spec = _spec_for_nets(data, config)
     parts = Parts(generator=make("gen", spec), critic=make("critic", spec),
                   constraint=make("constraint"), objective=make("objective"), data=data)
     _check_protocols(parts)
+    if config.run.conditional:
+        _check_conditional_nets(parts, spec, config)
     parts.critic = parts.constraint.prepare(parts.critic)
     _refuse_batch_coupled_critic(parts.critic, parts.constraint, config)
     parts.generator.to(device)
@@ -137,6 +140,32 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise WganKitError("run.device: 'mps' is not available here; use --device cpu or auto")
     return device
+
+
+def _spec_for_nets(data: DataSource, config: RunConfig) -> SampleSpec:
+    """The data's spec as the nets see it: naming the classes in a conditional run only, since a
+    net built for classes takes them (the generator) or names them (the critic)."""
+    if not config.run.conditional:
+        return dataclasses.replace(data.spec, num_classes=None)
+    if not data.spec.num_classes or not hasattr(data, "labelled_batches"):
+        raise WganKitError(f"run.conditional: data {config.name_of('data')!r} has no class "
+                           "labels; use a labelled source (its spec names num_classes and it "
+                           "has labelled_batches), or run.conditional=false")
+    return data.spec
+
+
+def _check_conditional_nets(parts: Parts, spec: SampleSpec, config: RunConfig) -> None:
+    problems = []
+    if getattr(parts.generator, "num_classes", None) != spec.num_classes:
+        problems.append(f"gen: {config.name_of('gen')!r} takes no class (run.conditional needs "
+                        "a generator with num_classes that takes (z, labels)); choose one that "
+                        "does, or run.conditional=false")
+    if not callable(getattr(parts.critic, "classify", None)):
+        problems.append(f"critic: {config.name_of('critic')!r} names no classes (run.conditional "
+                        "needs a critic with classify(x) -> (scores, class logits)); choose one "
+                        "that does, or run.conditional=false")
+    if problems:
+        raise WganKitError(problems)
 
 
 def _check_protocols(parts: Parts) -> None:

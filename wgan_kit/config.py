@@ -68,6 +68,14 @@ class RunSettings(BaseModel):
     ema_decay: float = Field(
         0.0, ge=0, lt=1, description="Decay of a moving average of the generator's weights, which "
                                      "then draws every sample (e.g. 0.999); 0 turns it off.")
+    conditional: bool = Field(
+        False, description="Class-conditional generation on a labelled source (AC-GAN, as the "
+                           "paper's conditional CIFAR-10 model): the generator takes the class, "
+                           "the critic also names it.")
+    class_loss_weights: tuple[float, float] = Field(
+        (1.0, 0.1), description="Conditional runs: weights of the class cross-entropy on real "
+                                "samples in the critic loss and on generated samples in the "
+                                "generator loss (the released code's 1 and 0.1).")
     seed: int = Field(0, ge=0, lt=1 << 63, description="Seeds weights, data order, z and ε.")
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
                         description="auto (CUDA when present), cpu, cuda or cuda:N.")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import checkpoint, randomness
@@ -114,6 +115,8 @@ class Trainer:
         fixed = torch.Generator().manual_seed(self.run.seed)
         self.fixed_latent = torch.randn(1000, parts.generator.latent_dim, generator=fixed).to(device)
         self.heldout_batch: torch.Tensor | None = None  # real samples the critic never trains on
+        # A conditional run (AC-GAN) draws G(z, y) and trains the critic to name the classes.
+        self.num_classes = parts.data.spec.num_classes if self.run.conditional else None
 
     @property
     def generator(self) -> nn.Module:
@@ -128,18 +131,29 @@ class Trainer:
         return torch.randn(n, self.generator.latent_dim, device=self.device)
 
     @torch.no_grad()
+    def random_labels(self, n: int) -> torch.Tensor | None:
+        """Classes y ~ U{0, …, K−1} for a conditional run's generator step; None otherwise."""
+        if self.num_classes is None:
+            return None
+        return torch.randint(self.num_classes, (n,), device=self.device)
+
     def sample(self, n: int, *, latent: torch.Tensor | None = None,
-               ema: bool | None = None) -> torch.Tensor:
+               ema: bool | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
         """n generated samples, on the run's device, from the generator in eval mode or, when
-        run.ema_decay > 0, from the moving average of its weights (`ema=False`: the live ones)."""
+        run.ema_decay > 0, from the moving average of its weights (`ema=False`: the live ones).
+        A conditional run's samples are of classes `labels` (default: cycling through them)."""
         if ema and self.ema_generator is None:
             raise WganKitError("--ema: this run keeps no moving average of the generator "
                                "(run.ema_decay = 0); sample without --ema")
+        if labels is not None and self.num_classes is None:
+            raise WganKitError("--class: this run is not conditional (run.conditional = false); "
+                               "sample without a class")
         use_ema = self.ema_generator is not None if ema is None else ema
         generator = self.ema_generator if use_ema else self.generator
+        latent = self.latent(n) if latent is None else latent
         generator.eval()
         try:
-            return generator(self.latent(n) if latent is None else latent)
+            return generator(latent) if labels is None else generator(latent, labels)
         finally:
             generator.train()
 
@@ -154,8 +168,7 @@ class Trainer:
             self.folder = RunFolder.create(out, overwrite=overwrite)
         if self.folder is not None:
             self.folder.write_config(self.config.to_toml())
-        real_batches = self.acceleration.batches(self.parts.data.batches(
-            self.run.batch_size, seed=self.run.seed, device=self.device, skip=self.batches_drawn))
+        real_batches = self.acceleration.batches(self.real_batches())
         if progress:
             progress.start(self.step, self.run.steps)
         self._notify("run_started")
@@ -172,8 +185,17 @@ class Trainer:
             progress.note(f"run folder: {self.folder.path}")
         return logged
 
-    def _loop(self, real_batches: Iterator[torch.Tensor], progress: Progress | None
-              ) -> dict[str, float]:
+    def real_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """The data's stream from where training has got to, each batch with its labels in a
+        conditional run (else None)."""
+        data, run = self.parts.data, self.run
+        stream = {"seed": run.seed, "device": self.device, "skip": self.batches_drawn}
+        if self.num_classes is not None:
+            return data.labelled_batches(run.batch_size, **stream)  # type: ignore[attr-defined]
+        return ((batch, None) for batch in data.batches(run.batch_size, **stream))
+
+    def _loop(self, real_batches: Iterator[tuple[torch.Tensor, torch.Tensor | None]],
+              progress: Progress | None) -> dict[str, float]:
         run, generator, critic = self.run, self.generator, self.critic
         constraint, objective = self.parts.constraint, self.parts.objective
         speed = self.acceleration
@@ -190,14 +212,20 @@ class Trainer:
 
             # Algorithm 1, lines 2-10: n_critic critic updates.
             for _ in range(critic_steps(run, self.step)):
-                real = next(real_batches)
+                real, labels = next(real_batches)  # labels: a conditional run's real classes
                 self.batches_drawn += 1
                 with torch.no_grad():  # the critic step needs no graph through the generator
-                    fake = speed.generate(self.latent(m), like=real)
-                real_scores, fake_scores = speed.critic_scores(real, fake)
+                    fake = speed.generate(self.latent(m), labels, like=real)
+                real_scores, fake_scores, real_logits = speed.critic_scores(
+                    real, fake, classify=labels is not None)
                 critic_loss = objective.critic_loss(real_scores, fake_scores)
                 penalty = constraint.penalty(speed.penalty_critic, real, fake)
                 loss = critic_loss if penalty is None else critic_loss + penalty.value
+                if real_logits is not None:  # AC-GAN: the critic also names the real classes
+                    class_loss = F.cross_entropy(real_logits, labels)
+                    loss = loss + run.class_loss_weights[0] * class_loss
+                    means.add(class_loss_real=class_loss, class_accuracy_real=(
+                        real_logits.argmax(1) == labels).float().mean())
                 stepped = speed.update(self.critic_optimizer, loss, critic)
                 constraint.project(critic)  # weight clipping; a no-op for a penalty
                 if stepped:
@@ -212,8 +240,14 @@ class Trainer:
             # Lines 11-12: a generator update on its own latent batch. The critic's weights get no
             # gradients: only its input does.
             critic.requires_grad_(False)
-            generator_loss = objective.generator_loss(
-                speed.generator_scores(self.latent(generator_m)))
+            labels = self.random_labels(generator_m)
+            fake_scores, fake_logits = speed.generator_scores(self.latent(generator_m), labels)
+            generator_loss = objective.generator_loss(fake_scores)
+            if fake_logits is not None:  # AC-GAN: samples of class y should be named y
+                class_loss = F.cross_entropy(fake_logits, labels)
+                generator_loss = generator_loss + run.class_loss_weights[1] * class_loss
+                means.add(class_loss_fake=class_loss, class_accuracy_fake=(
+                    fake_logits.argmax(1) == labels).float().mean())
             stepped = speed.update(self.generator_optimizer, generator_loss, generator)
             critic.requires_grad_(True)
             if self.ema_generator is not None:

@@ -23,7 +23,9 @@ class SampleSpec:
 
     `kind` is one of "points" (shape (D,)), "image" (shape (C, H, W)) or "sequence"
     (shape (T, V): one-hot or softmax rows over a vocabulary of V symbols); a plugin may introduce
-    another kind, which the built-in nets then refuse with a clear error.
+    another kind, which the built-in nets then refuse with a clear error. `num_classes`: how many
+    classes a labelled source's samples fall into; the nets see it only in a conditional run
+    (`run.conditional`), and are then built to take the class (generator) and name it (critic).
     """
 
     shape: tuple[int, ...]
@@ -34,7 +36,11 @@ class SampleSpec:
 
 @runtime_checkable
 class Generator(Protocol):
-    """Maps a latent batch z ~ N(0, I) of shape (N, latent_dim) to N samples of `SampleSpec.shape`."""
+    """Maps a latent batch z ~ N(0, I) of shape (N, latent_dim) to N samples of `SampleSpec.shape`.
+
+    A conditional generator (AC-GAN) also has `num_classes` and is called as G(z, labels), the
+    labels an (N,) integer tensor; called as G(z) it should cycle through the classes.
+    """
 
     latent_dim: int
 
@@ -43,7 +49,11 @@ class Generator(Protocol):
 
 @runtime_checkable
 class Critic(Protocol):
-    """Scores a batch of samples: (N, *shape) -> (N,) or (N, 1). Higher means "more real"."""
+    """Scores a batch of samples: (N, *shape) -> (N,) or (N, 1). Higher means "more real".
+
+    A conditional run's critic also has `classify(x) -> (scores, class_logits)`, both from one
+    pass; penalties and the Wasserstein estimate only ever see the scores.
+    """
 
     def __call__(self, x: Tensor, /) -> Tensor: ...
 
@@ -92,7 +102,8 @@ class DataSource(Protocol):
     """Real samples.
 
     `batches` is an endless stream whose i-th batch depends only on (seed, batch_size, i), so that a
-    resumed run can continue it with `skip=i`. `held_out` gives real samples the critic never trains
+    resumed run can continue it with `skip=i`. A labelled source (for conditional runs) also has
+    `labelled_batches`, the same stream with each batch's (N,) integer labels: (batch, labels). `held_out` gives real samples the critic never trains
     on. `decode` turns a batch into what a person looks at: points stay points, images become
     uint8 (N, H, W, C) arrays, sequences become strings.
     """

@@ -42,6 +42,18 @@ WGAN_GP_CIFAR_RESNET = Recipe(
     "WGAN-GP Appendix F; released gan_cifar_resnet.py (GEN_BS_MULTIPLE = 2, DECAY, dequantize)",
 )
 
+WGAN_GP_CIFAR_RESNET_ACGAN = Recipe(
+    "wgan-gp-cifar-resnet-acgan",
+    {**WGAN_GP_CIFAR_RESNET.settings, "gen.name": "resnet", "critic.name": "resnet",
+     "run.conditional": True, "run.class_loss_weights": (1.0, 0.1)},
+    "WGAN-GP's conditional CIFAR-10 model (AC-GAN form): the CIFAR ResNet settings, the "
+    "generator's batch norms conditioned on the class, a class head on the critic, cross-entropy "
+    "weighted 1 on real samples (critic) and 0.1 on generated ones (generator). Needs a labelled "
+    "source, e.g. --data cifar10.",
+    "WGAN-GP Section 5.3 and Appendix F; released gan_cifar_resnet.py (CONDITIONAL, ACGAN, "
+    "ACGAN_SCALE = 1, ACGAN_SCALE_G = 0.1)",
+)
+
 WGAN_CLIP = Recipe(
     "wgan-clip",
     {"objective.name": "wgan", "constraint.name": "clip", "constraint.c": 0.01,
@@ -81,7 +93,8 @@ WGAN_GP_LSUN = Recipe(
     "WGAN-GP Appendix E; released gan_64x64.py",
 )
 
-RECIPES = (WGAN_GP, WGAN_GP_TOY, WGAN_GP_CIFAR_RESNET, WGAN_CLIP, DCGAN, LSGAN, WGAN_GP_LSUN)
+RECIPES = (WGAN_GP, WGAN_GP_TOY, WGAN_GP_CIFAR_RESNET, WGAN_GP_CIFAR_RESNET_ACGAN, WGAN_CLIP, DCGAN,
+           LSGAN, WGAN_GP_LSUN)
 
 
 @hookimpl

@@ -72,12 +72,14 @@ class CriticOptions(BaseModel):
 
 
 def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
+    from ..conditioning import generator_classes
     from .nets import DCGANGenerator
 
     channels, start, doublings = image_pyramid(spec, net="dcgan", section="gen")
     return DCGANGenerator(options.latent_dim, channels, start, doublings, filters=options.filters,
                           constant_filters=options.constant_filters, norm=options.norm,
-                          nonlinearity=options.nonlinearity, extra_layers=options.extra_layers)
+                          nonlinearity=options.nonlinearity, extra_layers=options.extra_layers,
+                          num_classes=generator_classes(spec, options.norm, "dcgan"))
 
 
 def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
@@ -85,7 +87,8 @@ def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
 
     channels, start, doublings = image_pyramid(spec, net="dcgan", section="critic")
     return DCGANCritic(channels, start, doublings, filters=options.filters, norm=options.norm,
-                       nonlinearity=options.nonlinearity, extra_layers=options.extra_layers)
+                       nonlinearity=options.nonlinearity, extra_layers=options.extra_layers,
+                       num_classes=spec.num_classes)
 
 
 @hookimpl

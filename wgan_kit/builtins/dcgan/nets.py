@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..activations import activation, channel_factor
+from ..conditioning import ClassifyingCritic, ConditionalGenerator, LabelledSequential
 from ..normalization import norm2d
 from ..option_types import CriticNorm, GeneratorNorm, NonlinearityOrGate
 
@@ -38,12 +39,12 @@ def _init_as_dcgan(net: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(ConditionalGenerator):
     def __init__(self, latent_dim: int, channels: int, start: int, doublings: int, *,
                  filters: int, constant_filters: bool, norm: GeneratorNorm,
-                 nonlinearity: NonlinearityOrGate, extra_layers: int = 0) -> None:
-        super().__init__()
-        self.latent_dim = latent_dim
+                 nonlinearity: NonlinearityOrGate, extra_layers: int = 0,
+                 num_classes: int | None = None) -> None:
+        super().__init__(latent_dim, num_classes)
         # Channels at each side, from the start side up: halving each time the side doubles.
         widths = [filters if constant_filters else filters * 2 ** (doublings - 1 - i)
                   for i in range(doublings)]
@@ -52,29 +53,27 @@ class DCGANGenerator(nn.Module):
 
         def same_side(width: int, count: int) -> list[nn.Module]:
             return [module for _ in range(count) for module in (
-                _same_side(width, factor * width), norm2d(norm, factor * width),
+                _same_side(width, factor * width), norm2d(norm, factor * width, num_classes),
                 activation(nonlinearity))]
 
         layers: list[nn.Module] = [
             nn.Linear(latent_dim, factor * widths[0] * start * start),
             nn.Unflatten(1, (factor * widths[0], start, start)),
-            norm2d(norm, factor * widths[0]), activation(nonlinearity),
+            norm2d(norm, factor * widths[0], num_classes), activation(nonlinearity),
             *same_side(widths[0], extras[0])]
         for width_in, width_out, count in zip(widths, widths[1:], extras[1:]):
-            layers += [_double_side(width_in, factor * width_out), norm2d(norm, factor * width_out),
+            layers += [_double_side(width_in, factor * width_out),
+                       norm2d(norm, factor * width_out, num_classes),
                        activation(nonlinearity), *same_side(width_out, count)]
         layers += [_double_side(widths[-1], channels), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.net = LabelledSequential(*layers)
         _init_as_dcgan(self)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
 
-
-class DCGANCritic(nn.Module):
+class DCGANCritic(ClassifyingCritic):
     def __init__(self, channels: int, start: int, doublings: int, *, filters: int,
                  norm: CriticNorm, nonlinearity: NonlinearityOrGate,
-                 extra_layers: int = 0) -> None:
+                 extra_layers: int = 0, num_classes: int | None = None) -> None:
         super().__init__()
         widths = [filters * 2**i for i in range(doublings)]
         factor = channel_factor(nonlinearity)
@@ -94,7 +93,5 @@ class DCGANCritic(nn.Module):
                        *same_side(width_out, count)]
         layers += [nn.Flatten(), nn.Linear(widths[-1] * start * start, 1)]
         self.net = nn.Sequential(*layers)
+        self.add_class_head(widths[-1] * start * start, num_classes)
         _init_as_dcgan(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)

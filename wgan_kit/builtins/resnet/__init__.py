@@ -118,17 +118,26 @@ def _deep_filters(filters: int, section: str) -> int:
     return filters
 
 
+def _refuse_deep_classes(layout: str, spec: SampleSpec, section: str) -> None:
+    if layout == "deep" and spec.num_classes is not None:
+        raise WganKitError(f"{section}.layout: 'deep' has no class-conditional form "
+                           "(run.conditional); use layout=cifar, the paper's conditional model")
+
+
 def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
+    from ..conditioning import generator_classes
     from .nets import DeepResNetGenerator, ResNetGenerator
 
     channels, start, doublings = image_pyramid(spec, net="resnet", section="gen")
     assert options.filters is not None and options.plain_blocks is not None
+    _refuse_deep_classes(options.layout, spec, "gen")
     if options.layout == "deep":
         return DeepResNetGenerator(options.latent_dim, channels, start, doublings,
                                    filters=_deep_filters(options.filters, "gen"),
                                    norm=options.norm, plain_blocks=options.plain_blocks)
     return ResNetGenerator(options.latent_dim, channels, start, doublings, filters=options.filters,
-                           norm=options.norm, plain_blocks=options.plain_blocks)
+                           norm=options.norm, plain_blocks=options.plain_blocks,
+                           num_classes=generator_classes(spec, options.norm, "resnet"))
 
 
 def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
@@ -136,6 +145,7 @@ def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
 
     channels, start, doublings = image_pyramid(spec, net="resnet", section="critic")
     assert options.filters and options.norm and options.plain_blocks is not None
+    _refuse_deep_classes(options.layout, spec, "critic")
     if options.layout == "deep":
         if options.down_blocks is not None:
             raise WganKitError(f"critic.down_blocks: layout=deep halves the side down to "
@@ -150,7 +160,8 @@ def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
         raise WganKitError(f"critic.down_blocks: {down_blocks} halvings of {side}×{side} images "
                            f"leave less than {start}×{start}; at most {doublings}")
     return ResNetCritic(channels, filters=options.filters, norm=options.norm,
-                        down_blocks=down_blocks, plain_blocks=options.plain_blocks)
+                        down_blocks=down_blocks, plain_blocks=options.plain_blocks,
+                        num_classes=spec.num_classes)
 
 
 @hookimpl

@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from ..conditioning import ClassifyingCritic, ConditionalGenerator, LabelledSequential
 from ..normalization import norm2d
 from ..option_types import CriticNorm, GeneratorNorm
 
@@ -44,58 +45,61 @@ class ResidualBlock(nn.Module):
     conv 3×3. `up` doubles the side by nearest-neighbour upsampling before the first convolution,
     `down` halves it by 2×2 mean pooling after the second; the shortcut then resamples the same way
     and maps channels by a 1×1 convolution (identity when nothing changes). `first`: the critic's
-    optimized first block, conv, ReLU, conv, mean pool, with nothing before its first conv."""
+    optimized first block, conv, ReLU, conv, mean pool, with nothing before its first conv.
+    With `num_classes`, its batch norms are class-conditional."""
+
+    takes_labels = True
 
     def __init__(self, channels_in: int, channels_out: int, *,
                  resample: Literal["up", "down"] | None, norm: CriticNorm = "none",
-                 first: bool = False) -> None:
+                 first: bool = False, num_classes: int | None = None) -> None:
         super().__init__()
         up = [nn.Upsample(scale_factor=2, mode="nearest")] if resample == "up" else []
         down = [nn.AvgPool2d(2)] if resample == "down" else []
-        preactivation = [] if first else [norm2d(norm, channels_in), nn.ReLU()]
+        preactivation = [] if first else [norm2d(norm, channels_in, num_classes), nn.ReLU()]
         middle = channels_in if resample == "down" and not first else channels_out
-        self.branch = nn.Sequential(*preactivation, *up, _conv(channels_in, middle, 3, he=True),
-                                    norm2d(norm, middle), nn.ReLU(),
-                                    _conv(middle, channels_out, 3, he=True), *down)
+        self.branch = LabelledSequential(*preactivation, *up,
+                                         _conv(channels_in, middle, 3, he=True),
+                                         norm2d(norm, middle, num_classes), nn.ReLU(),
+                                         _conv(middle, channels_out, 3, he=True), *down)
         if resample is None and channels_in == channels_out:
             self.shortcut: nn.Module = nn.Identity()
         else:  # pooling and a 1×1 convolution commute; pooling first is cheaper
             self.shortcut = nn.Sequential(*up, *down, _conv(channels_in, channels_out, 1, he=False))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shortcut(x) + self.branch(x)
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.shortcut(x) + self.branch(x, labels)
 
 
-class ResNetGenerator(nn.Module):
+class ResNetGenerator(ConditionalGenerator):
     """z → linear → filters×s₀×s₀ → `doublings` up-blocks (→ `plain_blocks` more) → norm, ReLU,
     conv 3×3, tanh. `net`'s children are the rows of Appendix F's table."""
 
     def __init__(self, latent_dim: int, channels: int, start: int, doublings: int, *,
-                 filters: int, norm: GeneratorNorm, plain_blocks: int) -> None:
-        super().__init__()
-        self.latent_dim = latent_dim
+                 filters: int, norm: GeneratorNorm, plain_blocks: int,
+                 num_classes: int | None = None) -> None:
+        super().__init__(latent_dim, num_classes)
         rows: OrderedDict[str, nn.Module] = OrderedDict(
             linear=nn.Sequential(_linear(latent_dim, filters * start * start),
                                  nn.Unflatten(1, (filters, start, start))))
         for i in range(doublings):
-            rows[f"up{i + 1}"] = ResidualBlock(filters, filters, resample="up", norm=norm)
+            rows[f"up{i + 1}"] = ResidualBlock(filters, filters, resample="up", norm=norm,
+                                               num_classes=num_classes)
         for i in range(plain_blocks):
-            rows[f"plain{i + 1}"] = ResidualBlock(filters, filters, resample=None, norm=norm)
-        rows["output"] = nn.Sequential(norm2d(norm, filters), nn.ReLU(),
-                                       _conv(filters, channels, 3, he=False), nn.Tanh())
-        self.net = nn.Sequential(rows)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+            rows[f"plain{i + 1}"] = ResidualBlock(filters, filters, resample=None, norm=norm,
+                                                  num_classes=num_classes)
+        rows["output"] = LabelledSequential(norm2d(norm, filters, num_classes), nn.ReLU(),
+                                            _conv(filters, channels, 3, he=False), nn.Tanh())
+        self.net = LabelledSequential(rows)
 
 
-class ResNetCritic(nn.Module):
+class ResNetCritic(ClassifyingCritic):
     """The optimized first block and `down_blocks − 1` more down-blocks, `plain_blocks` blocks
     without resampling, ReLU, global mean pool, linear → one score. `net`'s children are the rows
     of Appendix F's table."""
 
     def __init__(self, channels: int, *, filters: int, norm: CriticNorm, down_blocks: int,
-                 plain_blocks: int) -> None:
+                 plain_blocks: int, num_classes: int | None = None) -> None:
         super().__init__()
         rows: OrderedDict[str, nn.Module] = OrderedDict(
             down1=ResidualBlock(channels, filters, resample="down", first=True))
@@ -106,9 +110,7 @@ class ResNetCritic(nn.Module):
         rows["pool"] = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         rows["linear"] = _linear(filters, 1)
         self.net = nn.Sequential(rows)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+        self.add_class_head(filters, num_classes)
 
 
 class BottleneckBlock(nn.Module):
