@@ -32,6 +32,14 @@ class SyntheticData:
         while True:
             yield batch
 
+    def labelled_batches(self, batch_size: int, *, seed: int, device: torch.device,
+                         skip: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The same batch with fixed random labels, for conditional runs."""
+        generator = torch.Generator().manual_seed(seed)
+        labels = torch.randint(self.spec.num_classes or 1, (batch_size,), generator=generator)
+        for batch in self.batches(batch_size, seed=seed, device=device):
+            yield batch, labels.to(device)
+
     def held_out(self, n: int, *, device: torch.device) -> torch.Tensor:
         return synthetic_batch(self.spec, n, seed=1, device=device)
 
