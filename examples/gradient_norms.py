@@ -19,7 +19,7 @@ How the small version differs: 300 generator steps (1,500 critic steps) per run,
 does not say how long it trained; 512 hidden units as the toy code.
 
     python examples/gradient_norms.py --quick --out /tmp/gradient_norms   # ~10 s, checks the script
-    python examples/gradient_norms.py --threads 1 --seed 0                # the full run, ~11 min
+    python examples/gradient_norms.py --threads 1 --seed 0                # the full run, ~9 min
 """
 
 from __future__ import annotations
