@@ -21,7 +21,7 @@ the data's shape); and the critic's Wasserstein estimate divided by its largest 
 share of the exact W1 of the two point sets.
 
     python examples/value_surfaces.py --quick --out /tmp/value_surfaces    # ~10 s, checks the script
-    python examples/value_surfaces.py --threads 1 --seed 0                 # the full run, ~12 min
+    python examples/value_surfaces.py --threads 1 --seed 0                 # the full run, ~12-14 min
 """
 
 from __future__ import annotations
