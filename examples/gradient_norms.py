@@ -86,7 +86,8 @@ numbers: dict = {"steps": STEPS, "hidden": HIDDEN, "depth": DEPTH, "runs": {}}
 weights, rows = {}, []
 for label, (recipe, options) in RUNS.items():
     trainer = wgan_kit.compose(recipe=recipe, data="swissroll", gen="mlp", critic="mlp",
-                               seed=args.seed, steps=STEPS, log_every=max(STEPS // 10, 1),
+                               seed=args.seed, device="cpu", steps=STEPS,
+                               log_every=max(STEPS // 10, 1),
                                options={"gen.depth": DEPTH, "critic.depth": DEPTH,
                                         "gen.hidden": HIDDEN, "critic.hidden": HIDDEN, **options})
     metrics = trainer.train()
@@ -96,7 +97,7 @@ for label, (recipe, options) in RUNS.items():
               "factor_per_layer_toward_input": 10 ** -slope,
               "first_to_last_ratio": float(norms[0] / norms[-1]),
               "share_at_extremes": share_at_extremes(trainer.critic),
-              "max_abs_weight": float(max(p.detach().abs().max() for p in trainer.critic.parameters())),
+              "max_abs_weight": max(p.abs().max().item() for p in trainer.critic.parameters()),
               "final_wasserstein_estimate": metrics["wasserstein"]}
     numbers["runs"][label] = result
     weights[label] = np.concatenate([p.detach().numpy().ravel()
@@ -111,8 +112,8 @@ grid = figure.add_gridspec(2, 2, width_ratios=(1.2, 1))
 curves = figure.add_subplot(grid[:, 0])
 for label, result in numbers["runs"].items():
     curves.semilogy(layers, result["layer_gradient_norms"], marker="o", label=label)
-curves.set(title="Gradient norm of the critic loss per layer", xlabel="critic layer l (1: input side)",
-           ylabel="‖∂L/∂h_l‖", xticks=layers)
+curves.set(title="Gradient norm of the critic loss per layer",
+           xlabel="critic layer l (1: input side)", ylabel="‖∂L/∂h_l‖", xticks=layers)
 curves.grid(alpha=0.3)
 curves.legend(fontsize="small")
 for row, label in enumerate(HISTOGRAMS):

@@ -20,8 +20,8 @@ optimal critic here; the R² of the best quadratic fit to the surface (near 1: a
 the data's shape); and the critic's Wasserstein estimate divided by its largest gradient norm as a
 share of the exact W1 of the two point sets.
 
-    python examples/value_surfaces.py --quick --out /tmp/value_surfaces    # ~10 s, checks the script
-    python examples/value_surfaces.py --threads 1 --seed 0                 # the full run, ~12-14 min
+    python examples/value_surfaces.py --quick --out /tmp/value_surfaces   # seconds: checks the script
+    python examples/value_surfaces.py --threads 1 --seed 0                # full run, 12-14 min
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def fixed_generator(real: torch.Tensor, noise: torch.Generator | None = None) ->
 def train_critic(data: str, constraint: str) -> wgan_kit.Trainer:
     """A composed trainer whose critic has been trained alone, against the fixed generator."""
     trainer = wgan_kit.compose(data=data, critic="mlp", constraint=constraint, seed=args.seed,
-                               options={"critic.hidden": HIDDEN})
+                               device="cpu", options={"critic.hidden": HIDDEN})
     critic, parts, optimizer = trainer.critic, trainer.parts, trainer.critic_optimizer
     real_batches = parts.data.batches(trainer.run.batch_size, seed=args.seed,
                                       device=trainer.device)
@@ -112,13 +112,11 @@ panels = figure.subplots(2, 3)
 rows, numbers = [], {"steps": STEPS, "hidden": HIDDEN, "n_points": N_POINTS, "critics": {}}
 
 for column, data in enumerate(DATA_SETS):
-    real = None
-    for row, constraint in enumerate(CONSTRAINTS):
-        trainer = train_critic(data, constraint)
-        if real is None:
-            real = trainer.parts.data.held_out(N_POINTS, device=trainer.device)
-            fake = fixed_generator(real, noise)
-            w1 = exact_w1(real.numpy(), fake.numpy())
+    trainers = {constraint: train_critic(data, constraint) for constraint in CONSTRAINTS}
+    real = trainers["clip"].parts.data.held_out(N_POINTS, device=trainers["clip"].device)
+    fake = fixed_generator(real, noise)
+    w1 = exact_w1(real.numpy(), fake.numpy())
+    for row, (constraint, trainer) in enumerate(trainers.items()):
         critic = trainer.critic
         real_values, real_norms = values_and_gradient_norms(critic, real)
         fake_values, fake_norms = values_and_gradient_norms(critic, fake)
