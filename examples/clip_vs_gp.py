@@ -39,7 +39,7 @@ METHODS = {
     "DCGAN (Adam 2e-4)": ("dcgan", {}, "batch"),
 }
 COLOURS = ["tab:red", "tab:orange", "tab:blue", "tab:green"]
-FULL = {"steps": 500, "every": 25, "n": 500, "filters": 32, "batch_size": 64, "classifier": {}}
+FULL = {"steps": 300, "every": 25, "n": 500, "filters": 32, "batch_size": 64, "classifier": {}}
 QUICK = {"steps": 4, "every": 2, "n": 64, "filters": 8, "batch_size": 16,
          "classifier": {"steps": 30, "width": 8}}
 

@@ -33,8 +33,8 @@ import wgan_kit
 from wgan_kit.evaluation import evaluate
 from wgan_kit.report import read_metrics
 
-FULL = {"steps": 400, "every": 25, "n": 500, "filters": 32, "batch_size": 64, "classifier": {},
-        "overfit_steps": 600, "overfit_filters": 64, "heldout_every": 5, "log_every": 25}
+FULL = {"steps": 250, "every": 25, "n": 500, "filters": 32, "batch_size": 64, "classifier": {},
+        "overfit_steps": 300, "overfit_filters": 64, "heldout_every": 5, "log_every": 20}
 QUICK = {"steps": 4, "every": 2, "n": 64, "filters": 8, "batch_size": 16,
          "classifier": {"steps": 30, "width": 8},
          "overfit_steps": 4, "overfit_filters": 8, "heldout_every": 1, "log_every": 2}
