@@ -19,7 +19,7 @@ batch of held-out digits, against the same fakes, every few steps (`run.heldout_
 run's metrics.jsonl.
 
     python examples/meaningful_loss.py --quick --out /tmp/meaningful_loss      # seconds
-    python examples/meaningful_loss.py --threads 1 --out runs/meaningful_loss   # full (~10 min)
+    python examples/meaningful_loss.py --threads 1 --out runs/meaningful_loss   # full: ~9 min of one core
 """
 
 from __future__ import annotations
