@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 SCRIPT = Path(__file__).parents[1] / "examples" / "clip_vs_gp.py"
 
 
@@ -29,3 +31,18 @@ def test_clip_vs_gp_quick_writes_curves_and_numbers(tmp_path):
         assert curve["seconds"][0] == 0 and curve["seconds"] == sorted(curve["seconds"])
         assert result["training_seconds"] > 0
         assert result["final_fid"] == curve["fid"][-1] and result["best_fid"] <= curve["fid"][-1]
+
+
+def test_training_in_segments_by_raising_run_steps_ends_with_the_weights_of_one_run(tiny_trainer):
+    """What the Figure 3 and Figure 5 scripts rely on to score a run between segments."""
+    whole = tiny_trainer(steps=6, seed=3)
+    whole.train()
+    segmented = tiny_trainer(steps=2, seed=3)
+    for steps in (2, 4, 6):
+        segmented.run.steps = steps
+        segmented.train()
+        segmented.sample(8)  # scoring in between draws samples: it must not disturb training
+    for net in ("generator", "critic"):
+        for ours, theirs in zip(getattr(whole, net).state_dict().values(),
+                                getattr(segmented, net).state_dict().values()):
+            assert torch.equal(ours, theirs)
