@@ -98,7 +98,7 @@ figure.savefig(out / "fid_curves.png")
 plt.close(figure)
 
 # The final samples of each method, from the same latent points.
-figure, axes = plt.subplots(1, len(trainers), figsize=(3 * len(trainers), 3.3), dpi=80)
+figure, axes = plt.subplots(1, len(trainers), figsize=(3 * len(trainers), 3.3), dpi=70)
 for ax, (label, trainer) in zip(axes, trainers.items()):
     latent = trainer.fixed_latent[:64]
     digits = trainer.parts.data.decode(trainer.sample(64, latent=latent))[..., 0]
