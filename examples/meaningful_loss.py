@@ -142,7 +142,9 @@ numbers = {
     "loss_vs_fid": {"steps": steps, "negative_critic_loss": negative_loss,
                     "wasserstein": wasserstein, "classifier_fid": fid,
                     "spearman_negative_loss_fid": float(loss_vs_fid.statistic),
-                    "spearman_negative_loss_fid_p": float(loss_vs_fid.pvalue),
+                    # undefined (NaN) for two points, as in quick mode: null keeps the JSON strict
+                    "spearman_negative_loss_fid_p": (float(loss_vs_fid.pvalue)
+                                                     if np.isfinite(loss_vs_fid.pvalue) else None),
                     "spearman_wasserstein_fid": float(wasserstein_vs_fid.statistic),
                     "peak_negative_loss": negative_loss[peak], "peak_step": steps[peak],
                     "final_negative_loss": negative_loss[-1], "first_fid": fid[0],
