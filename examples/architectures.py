@@ -236,8 +236,9 @@ Every cell: {scale['steps']} generator steps with the method's recipe ({', '.joi
 ![samples](samples.png)
 
 Classifier FID / classifier score / classes covered (of 10; a class counts with
-≥ {COVERED_SHARE:.1%} of the samples). ✗: not a success under the rule stated before the
-run (classifier FID ≤ {FAIL_RATIO:g} × the best cell's {best_fid:.1f}, and ≥ {MIN_CLASSES} classes).
+≥ {COVERED_SHARE:.1%} of the samples). ✗: not a success under the rule stated before
+the run (classifier FID ≤ {FAIL_RATIO:g} × the best cell's {best_fid:.1f}, and
+≥ {MIN_CLASSES} classes).
 
 {header}
 {table}
