@@ -179,10 +179,11 @@ import matplotlib  # noqa: E402  (only now: the trainings need no plotting)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from PIL import Image  # noqa: E402  (Pillow: a dependency of matplotlib)
 
 side = data.spec.shape[-1]
 figure, axes = plt.subplots(len(ARCHITECTURES), len(METHODS),
-                            figsize=(2.1 * len(METHODS) + 1.6, 2.1 * len(ARCHITECTURES)), dpi=80)
+                            figsize=(2.1 * len(METHODS) + 1.6, 2.1 * len(ARCHITECTURES)), dpi=64)
 for (row, column), block in grids.items():
     ax, cell = axes[row, column], cells[row * len(METHODS) + column]
     if block is None:
@@ -203,8 +204,10 @@ for (row, column), block in grids.items():
         ax.set_ylabel(ARCHITECTURES[row].label.replace(", ", ",\n").replace(" in ", "\nin "),
                       fontsize=8)
 figure.tight_layout()
-figure.savefig(out / "samples.png", pil_kwargs={"optimize": True})
+figure.savefig(out / "samples.png")
 plt.close(figure)
+# Grey levels only: a quarter of the RGBA file, to keep the picture small (< 300 KB).
+Image.open(out / "samples.png").convert("L").save(out / "samples.png", optimize=True)
 
 # --- results ------------------------------------------------------------------------------------
 
