@@ -94,6 +94,7 @@ def options_for(architecture: Architecture, recipe: str) -> dict[str, Any]:
             | {f"critic.{k}": v for k, v in critic.items()})
 
 
+@torch.no_grad()
 def classes_covered(images: torch.Tensor) -> tuple[int, list[float]]:
     """How many digit classes the classifier finds in ≥ COVERED_SHARE of the images, and the
     share of each class."""
@@ -116,7 +117,6 @@ floor = {s.key: s.value for s in image_scores(real_train, real_heldout, extracto
 floor["classes_covered"] = classes_covered(real_train)[0]
 print(f"real vs real: classifier FID {floor['classifier_fid']:.2f}, "
       f"score {floor['classifier_score']:.2f}")
-latent_seed = torch.Generator().manual_seed(args.seed)
 
 # --- 24 trainings: every method × every architecture, one shared setting per method -----------
 cells: list[dict[str, Any]] = []
