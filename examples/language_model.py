@@ -18,8 +18,8 @@ How it differs from the paper: Shakespeare's lines instead of the Billion Word s
 64 channels and 2 residual blocks instead of 512 and 5; 1,000 generator steps instead of 200,000;
 the Algorithm 1 settings rather than the released code's (β = (0.5, 0.9), n_critic = 10).
 
-    python examples/language_model.py --quick --out /tmp/lm          # seconds; numbers mean nothing
-    python examples/language_model.py --threads 1 --seed 0           # the full run (~12 min, 1 core)
+    python examples/language_model.py --quick --out /tmp/lm   # seconds; numbers mean nothing
+    python examples/language_model.py --threads 1 --seed 0    # the full run (~8 min of one core)
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ final = {label: points[-1] for label, points in curves.items()}
 baseline = {f"js{n}": curves["WGAN-GP"][-1][f"js{n}_real_baseline"] for n in NGRAM_ORDERS}
 rows = "\n".join(f"| {label} | " + " | ".join(f"{point[f'js{n}']:.3f}" for n in NGRAM_ORDERS)
                  + f" | {seconds[label]:.0f} s |" for label, point in final.items())
-rows += "\n| real vs real | " + " | ".join(f"{baseline[f'js{n}']:.3f}" for n in NGRAM_ORDERS) + " | |"
+rows += ("\n| real vs real | " + " | ".join(f"{baseline[f'js{n}']:.3f}" for n in NGRAM_ORDERS)
+         + " | |")
 
 
 def sample_block(label: str) -> str:

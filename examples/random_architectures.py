@@ -13,16 +13,17 @@ norm, since the toolkit refuses batch norm under a gradient penalty). As Appendi
 critic gets weight decay 1e-3 in both arms. Each run is scored with the `classifier` features'
 Inception-style score (exp E[KL(p(y|x) ‖ p(y))], 1 … 10 on MNIST) and classifier FID. The
 thresholds are placed relative to two references measured here: real held-out digits (the ceiling)
-and the plain DCGAN nets trained the same way (the known-good baseline) — at 10 %, 20 %, …, 90 % of
-the way from 1 (the least possible score) to the real digits' score.
+and the plain DCGAN nets trained the same way (the known-good baseline) — at 10 %, 20 %, …, 90 %
+of the way from 1 (the least possible score) to the real digits' score.
 
 How it differs from the paper: MNIST 28×28 instead of 32×32 ImageNet; N architectures instead of
 200; every filter count divided by 16 (`width_divisor`: Table 1's 32/64/128 base filters become
 2/4/8); batches of 32 instead of 64; 400 generator steps instead of 100,000; a classifier trained
 on MNIST instead of the Inception network. One CPU core for ~12 minutes affords no more.
 
-    python examples/random_architectures.py --quick --out /tmp/ra      # seconds; numbers mean nothing
-    python examples/random_architectures.py --threads 1 --seed 0       # the full run (~12 min, 1 core)
+    python examples/random_architectures.py --quick --out /tmp/ra   # seconds; numbers mean nothing
+    python examples/random_architectures.py --threads 1 --seed 0    # full: 4 architectures, ~8 min
+    python examples/random_architectures.py --threads 1 --seed 0 --architectures 8   # the docs' run
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def train_and_score(gen: str, critic: str, recipe: str, options: dict, weight_de
                     ) -> dict:
     """Train one run for `steps` generator steps; its classifier score and FID, or its failure."""
     trainer = wgan_kit.compose(gen=gen, critic=critic, data="mnist", recipe=recipe, steps=steps,
-                               batch_size=batch_size, seed=args.seed, critic_weight_decay=weight_decay, options=options,
+                               batch_size=batch_size, seed=args.seed,
+                               critic_weight_decay=weight_decay, options=options,
                                registry=registry)
     started = time.perf_counter()
     try:
@@ -175,9 +177,9 @@ runs_md = "\n".join(
     for a in architectures)
 body = f"""
 {len(architectures)} architectures from Table 1 (filters ÷ {width_divisor}), {steps} generator
-steps of batch {batch_size} per run on MNIST 5k (28×28), seed {args.seed}. Scores on {n_eval} samples against
-{n_eval} held-out digits: classifier score (Inception-style, higher is better) / classifier FID
-(lower is better).
+steps of batch {batch_size} per run on MNIST 5k (28×28), seed {args.seed}. Scores on {n_eval}
+samples against {n_eval} held-out digits: classifier score (Inception-style, higher is better) /
+classifier FID (lower is better).
 
 References: real digits score {real['classifier_score']:.2f} (classifier FID between two real
 sets {real['classifier_fid']:.1f}); the plain DCGAN nets (base filters {dcgan_filters}) score
@@ -190,9 +192,11 @@ under WGAN-GP. Thresholds: 10 %, 20 %, …, 90 % of the way from 1 to the real d
 
 ![scores](scores.png)
 
-| arch_seed | generator | critic (WGAN-GP arm; GAN arm: batch norm for layer) | GAN score / FID | WGAN-GP score / FID |
+| arch_seed | generator | critic (WGAN-GP arm) | GAN score / FID | WGAN-GP score / FID |
 | --- | --- | --- | --- | --- |
 {runs_md}
+
+(In the standard-GAN arm a critic with layer norm above has batch norm.)
 
 ![samples](samples.png)
 """

@@ -1,5 +1,5 @@
 """examples/random_architectures.py runs end to end in quick mode and writes a consistent Table 2
-(the quick run is far too small to show the paper's claim; the full run in docs/reproduction does)."""
+(the quick run is far too small to show the paper's claim; docs/reproduction has the full run)."""
 
 from __future__ import annotations
 
