@@ -43,7 +43,7 @@ from wgan_kit.evaluation import as_channels_first, evaluate, feature_extractor, 
 
 parser = experiment.command_line("random_architectures", __doc__)
 parser.add_argument("--architectures", type=int, default=None,
-                    help="how many architectures to draw (default: 4, about 12 min on one core; "
+                    help="how many architectures to draw (default: 4, about 8 min on one core; "
                          "--quick: 2)")
 args = parser.parse_args()
 out = experiment.prepare(args)
