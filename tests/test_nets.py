@@ -365,3 +365,15 @@ def test_a_runs_config_records_the_drawn_random_architecture(registry):
                          data=RandomSamples(RGB_32), steps=1,
                          options={"critic.arch_seed": 1, "critic.filters": 2,
                                   "critic.norm_when_sampled": "batch"})
+
+
+@pytest.mark.parametrize("kind", ["generator", "critic"])
+def test_random_width_divisor_shrinks_the_drawn_filters_and_keeps_every_other_draw(registry, kind):
+    full, shrunk = (build(registry, kind, "random", RGB_32, {"arch_seed": 4, **extra})
+                    for extra in ({}, {"width_divisor": 8}))
+    assert weighted_layers(full) == weighted_layers(shrunk)
+    assert ({type(m) for m in full.modules()} == {type(m) for m in shrunk.modules()})
+    widths = [m.out_channels for m in full.modules() if isinstance(m, torch.nn.Conv2d)]
+    shrunk_widths = [m.out_channels for m in shrunk.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert shrunk_widths[:-1 if kind == "generator" else None] == [
+        max(1, w // 8) for w in widths[:-1 if kind == "generator" else None]]

@@ -71,6 +71,13 @@ def _filters_field() -> Any:
                                                      f"{SAMPLED}.")
 
 
+def _width_divisor_field() -> Any:
+    return Field(1, ge=1, le=1 << 14, description="Divides the base filter count (at least 1 "
+                                                  "filter is left), to shrink the set for small "
+                                                  "runs: 8 makes Table 1's (32, 64, 128) into "
+                                                  "(4, 8, 16); the draws do not change.")
+
+
 class GeneratorOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -80,6 +87,7 @@ class GeneratorOptions(BaseModel):
     depth: int | None = _depth_field()
     norm: GeneratorNorm | None = Field(None, description=f"batch or none; {SAMPLED}.")
     filters: int | None = _filters_field()
+    width_divisor: int = _width_divisor_field()
 
     @model_validator(mode="after")
     def _draw_unset_choices(self) -> GeneratorOptions:
@@ -106,6 +114,7 @@ class CriticOptions(BaseModel):
         "layer", description="The norm of a critic that draws 'normalized': layer for WGAN-GP, "
                              "batch for the standard GAN of Table 2.")
     filters: int | None = _filters_field()
+    width_divisor: int = _width_divisor_field()
 
     @model_validator(mode="after")
     def _draw_unset_choices(self) -> CriticOptions:
@@ -135,7 +144,8 @@ def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
 
     channels, start, doublings = image_pyramid(spec, net="random", section="gen")
     assert options.filters and options.depth and options.norm and options.nonlinearity
-    return DCGANGenerator(options.latent_dim, channels, start, doublings, filters=options.filters,
+    return DCGANGenerator(options.latent_dim, channels, start, doublings,
+                          filters=max(1, options.filters // options.width_divisor),
                           constant_filters=False, norm=options.norm,
                           nonlinearity=options.nonlinearity,
                           extra_layers=_extra_layers(options.depth, doublings))
@@ -146,7 +156,8 @@ def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
 
     channels, start, doublings = image_pyramid(spec, net="random", section="critic")
     assert options.filters and options.depth and options.norm and options.nonlinearity
-    return DCGANCritic(channels, start, doublings, filters=options.filters, norm=options.norm,
+    return DCGANCritic(channels, start, doublings,
+                       filters=max(1, options.filters // options.width_divisor), norm=options.norm,
                        nonlinearity=options.nonlinearity,
                        extra_layers=_extra_layers(options.depth, doublings))
 
