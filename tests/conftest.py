@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 import wgan_kit
@@ -25,3 +32,21 @@ def tiny_trainer(registry):
         return wgan_kit.compose(registry=registry, options=options, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def quick_example(tmp_path):
+    """Runs `python examples/<name>.py --quick` in a subprocess, as a user would (with a cache of
+    its own for the classifier behind image scores); returns its output folder and results.json."""
+
+    def run(name: str) -> tuple[Path, dict[str, Any]]:
+        script = Path(__file__).parents[1] / "examples" / f"{name}.py"
+        out = tmp_path / name
+        environment = {**os.environ, "WGAN_KIT_CACHE": str(tmp_path / "cache")}
+        done = subprocess.run([sys.executable, str(script), "--quick", "--threads", "1",
+                               "--out", str(out)], capture_output=True, text=True, timeout=300,
+                              env=environment)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return out, json.loads((out / "results.json").read_text())
+
+    return run

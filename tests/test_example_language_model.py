@@ -3,22 +3,13 @@ run is far too small to show the paper's claim; the full run in docs/reproductio
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
-
-SCRIPT = Path(__file__).parents[1] / "examples" / "language_model.py"
 
 
-def test_quick_mode_writes_curves_samples_and_figure(tmp_path):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--threads", "1",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "js_curves.png").stat().st_size > 0
-    assert "WGAN-GP samples" in (tmp_path / "results.md").read_text()
-    numbers = json.loads((tmp_path / "results.json").read_text())
+def test_quick_mode_writes_curves_samples_and_figure(quick_example):
+    out, numbers = quick_example("language_model")
+    assert (out / "js_curves.png").stat().st_size > 0
+    assert "WGAN-GP samples" in (out / "results.md").read_text()
     assert set(numbers["curves"]) == {"WGAN-GP", "standard GAN"}
     for points in numbers["curves"].values():
         assert [p["step"] for p in points] == [3, 6]

@@ -5,23 +5,13 @@ that the script runs and writes sound numbers."""
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-SCRIPT = Path(__file__).parents[1] / "examples" / "meaningful_loss.py"
 
 
-def test_meaningful_loss_quick_writes_curves_and_numbers(tmp_path):
-    environment = {**os.environ, "WGAN_KIT_CACHE": str(tmp_path / "cache")}
-    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--threads", "1",
-                    "--out", str(tmp_path)], check=True, env=environment, timeout=300)
+def test_meaningful_loss_quick_writes_curves_and_numbers(quick_example):
+    out, numbers = quick_example("meaningful_loss")
     for name in ("results.md", "loss_and_fid.png", "overfitting.png"):
-        assert (tmp_path / name).stat().st_size > 0
-    numbers = json.loads((tmp_path / "results.json").read_text())
+        assert (out / name).stat().st_size > 0
     curves = numbers["loss_vs_fid"]
     assert curves["steps"] == [2, 4]
     for key in ("negative_critic_loss", "wasserstein", "classifier_fid"):

@@ -3,22 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
-
-SCRIPT = Path(__file__).parents[1] / "examples" / "random_architectures.py"
 
 
-def test_quick_mode_writes_scores_and_outcome_counts(tmp_path):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--threads", "1",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr
+def test_quick_mode_writes_scores_and_outcome_counts(quick_example):
+    out, numbers = quick_example("random_architectures")
     for figure in ("scores.png", "samples.png"):
-        assert (tmp_path / figure).stat().st_size > 0
-    numbers = json.loads((tmp_path / "results.json").read_text())
+        assert (out / figure).stat().st_size > 0
     assert numbers["n_architectures"] == len(numbers["architectures"]) == 2
     assert 1 <= numbers["real"]["classifier_score"] <= 10
     for architecture in numbers["architectures"]:

@@ -3,22 +3,13 @@ figure and finite, in-range numbers for all six critics."""
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
-
-SCRIPT = Path(__file__).parents[1] / "examples" / "value_surfaces.py"
 
 
-def test_quick_run_writes_the_figure_and_the_numbers(tmp_path):
-    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(tmp_path),
-                    "--threads", "1"], check=True, capture_output=True, timeout=300)
-
-    assert (tmp_path / "value_surfaces.png").stat().st_size > 10_000
-    assert "| swissroll | gradient penalty |" in (tmp_path / "results.md").read_text()
-    numbers = json.loads((tmp_path / "results.json").read_text())
+def test_quick_run_writes_the_figure_and_the_numbers(quick_example):
+    out, numbers = quick_example("value_surfaces")
+    assert (out / "value_surfaces.png").stat().st_size > 10_000
+    assert "| swissroll | gradient penalty |" in (out / "results.md").read_text()
     critics = numbers["critics"]
     assert sorted(critics) == sorted(f"{data}/{constraint}" for constraint in ("clip", "gp")
                                      for data in ("8gaussians", "25gaussians", "swissroll"))
