@@ -4,25 +4,15 @@ the paper's claim; this checks that the script runs and writes sound numbers."""
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import torch
 
-SCRIPT = Path(__file__).parents[1] / "examples" / "clip_vs_gp.py"
 
-
-def test_clip_vs_gp_quick_writes_curves_and_numbers(tmp_path):
-    environment = {**os.environ, "WGAN_KIT_CACHE": str(tmp_path / "cache")}
-    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--threads", "1",
-                    "--out", str(tmp_path)], check=True, env=environment, timeout=300)
+def test_clip_vs_gp_quick_writes_curves_and_numbers(quick_example):
+    out, numbers = quick_example("clip_vs_gp")
     for name in ("results.md", "fid_curves.png", "samples.png"):
-        assert (tmp_path / name).stat().st_size > 0
-    numbers = json.loads((tmp_path / "results.json").read_text())
+        assert (out / name).stat().st_size > 0
     assert len(numbers["methods"]) == 4
     for result in numbers["methods"].values():
         curve = result["curve"]
