@@ -13,13 +13,15 @@ the critic minimises) averaged over each segment of training, and the classifier
 features, lower is better) of 500 samples against the 500 held-out digits after each segment;
 their Spearman rank correlation says whether the loss tracks sample quality. (b) `wgan-gp` and
 `wgan-clip` on `mnist` with `data.train_limit=1000`, a critic twice as wide (64 base filters,
-layer norm in both, so that the constraint is the only difference) and no weight decay, a few
-hundred generator steps; the engine logs the critic loss on the last training batch and on a fixed
+layer norm in both, so that the constraint is the only difference) and no weight decay, 800
+generator steps each; the engine logs the critic loss on the last training batch and on a fixed
 batch of held-out digits, against the same fakes, every few steps (`run.heldout_every`), into the
 run's metrics.jsonl.
 
     python examples/meaningful_loss.py --quick --out /tmp/meaningful_loss      # seconds
-    python examples/meaningful_loss.py --threads 1 --out runs/meaningful_loss   # full: ~9 min of one core
+    python examples/meaningful_loss.py --threads 2 --out runs/meaningful_loss   # full: ~13 min, 2 cores
+
+`--steps N` (a multiple of 10) and `--overfit-steps N` set the length of (a) and of each run of (b).
 """
 
 from __future__ import annotations
@@ -33,17 +35,32 @@ import wgan_kit
 from wgan_kit.evaluation import evaluate
 from wgan_kit.report import read_metrics
 
-FULL = {"steps": 250, "every": 25, "n": 500, "filters": 32, "batch_size": 64, "classifier": {},
-        "overfit_steps": 300, "overfit_filters": 64, "heldout_every": 5, "log_every": 20}
-QUICK = {"steps": 4, "every": 2, "n": 64, "filters": 8, "batch_size": 16,
+FULL = {"steps": 800, "segments": 10, "n": 500, "filters": 32, "batch_size": 64,
+        "classifier": {}, "overfit_steps": 800, "overfit_filters": 64, "heldout_every": 5,
+        "log_every": 20}
+QUICK = {"steps": 4, "segments": 2, "n": 64, "filters": 8, "batch_size": 16,
          "classifier": {"steps": 30, "width": 8},
          "overfit_steps": 4, "overfit_filters": 8, "heldout_every": 1, "log_every": 2}
 OVERFITTING = {"WGAN-GP": "wgan-gp", "WGAN, clipping": "wgan-clip"}
 
 parser = experiment.command_line("meaningful_loss", __doc__)
+parser.add_argument("--steps", type=int, default=None,
+                    help=f"generator steps of (a), a multiple of its {FULL['segments']} segments "
+                         f"(default: {FULL['steps']}; {QUICK['steps']} with --quick)")
+parser.add_argument("--overfit-steps", type=int, default=None,
+                    help=f"generator steps of each run of (b) (default: {FULL['overfit_steps']}; "
+                         f"{QUICK['overfit_steps']} with --quick)")
 args = parser.parse_args()
+size = dict(QUICK if args.quick else FULL)
+for key in ("steps", "overfit_steps"):
+    size[key] = getattr(args, key) if getattr(args, key) is not None else size[key]
+if size["steps"] < 1 or size["steps"] % size["segments"]:
+    parser.error(f"--steps {size['steps']}: must be a positive multiple of {size['segments']} "
+                 "(the segments of part (a))")
+if size["overfit_steps"] < 1:
+    parser.error(f"--overfit-steps {size['overfit_steps']}: must be positive")
+size["every"] = size["steps"] // size["segments"]
 out = experiment.prepare(args)
-size = QUICK if args.quick else FULL
 registry = wgan_kit.load_registry()
 
 # (a) The negative critic loss and the classifier FID along one WGAN-GP run. The run trains in
