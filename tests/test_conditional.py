@@ -146,3 +146,10 @@ def test_samples_of_a_class_look_like_that_class(registry):
     with torch.no_grad():
         named = classifier(trainer.sample(500, labels=requested)).argmax(1)
     assert (named == requested).float().mean() > 0.3  # chance: 0.1
+
+
+def test_a_critic_built_without_classes_says_so_when_asked_to_name_them(registry):
+    critic = wgan_kit.compose(registry=registry, data="digits", gen="dcgan", critic="dcgan",
+                              options=SMALL).critic
+    with pytest.raises(WganKitError, match="built without classes"):
+        critic.classify(torch.zeros(2, 1, 8, 8))

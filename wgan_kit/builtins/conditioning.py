@@ -95,5 +95,8 @@ class ClassifyingCritic(nn.Module):
 
     def classify(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores (N,) and class logits (N, K) from one pass."""
+        if not hasattr(self, "classes"):
+            raise WganKitError("critic: built without classes, so it cannot name them; build it "
+                               "for a spec with num_classes (as run.conditional does)")
         features = self.net[:-1](x)
         return self.net[-1](features).squeeze(1), self.classes(features)
