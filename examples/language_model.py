@@ -19,7 +19,7 @@ How it differs from the paper: Shakespeare's lines instead of the Billion Word s
 the Algorithm 1 settings rather than the released code's (β = (0.5, 0.9), n_critic = 10).
 
     python examples/language_model.py --quick --out /tmp/lm   # seconds; numbers mean nothing
-    python examples/language_model.py --threads 2 --seed 0    # the full run (~11 min, 2 threads)
+    python examples/language_model.py --threads 2 --seed 0    # the full run (~7 min, 2 threads)
 
 `--steps N` sets the generator steps per objective (a multiple of 100).
 """
