@@ -145,3 +145,11 @@ def test_runs_are_repeatable_from_the_seed(tiny_trainer):
     other = tiny_trainer(seed=4)
     other.train()
     assert not torch.equal(next(first.generator.parameters()), next(other.generator.parameters()))
+
+
+def test_samples_carry_no_graph(tiny_trainer):
+    """Sampling is for looking and scoring: it builds no autograd graph (and holds no memory for
+    one), whichever generator draws."""
+    trainer = tiny_trainer(ema_decay=0.5)
+    assert not trainer.sample(4).requires_grad
+    assert not trainer.sample(4, ema=False).requires_grad

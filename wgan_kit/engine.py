@@ -130,13 +130,13 @@ class Trainer:
         """z ~ N(0, I), the prior of every net in the papers."""
         return torch.randn(n, self.generator.latent_dim, device=self.device)
 
-    @torch.no_grad()
     def random_labels(self, n: int) -> torch.Tensor | None:
         """Classes y ~ U{0, …, K−1} for a conditional run's generator step; None otherwise."""
         if self.num_classes is None:
             return None
         return torch.randint(self.num_classes, (n,), device=self.device)
 
+    @torch.no_grad()
     def sample(self, n: int, *, latent: torch.Tensor | None = None,
                ema: bool | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
         """n generated samples, on the run's device, from the generator in eval mode or, when
