@@ -112,8 +112,7 @@ class Acceleration:
         """D(G(z)) in fp32, with a graph through G for the generator's update; for a conditional
         run, G(z, y) and the critic's class logits for it."""
         with self.autocast():
-            fake = self.generator(z) if labels is None else self.generator(z, labels)
-            return self._scores(self._laid_out(fake), classify=labels is not None)
+            return self._scores(self.generate(z, labels), classify=labels is not None)
 
     def _scores(self, x: torch.Tensor, classify: bool
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
