@@ -167,6 +167,18 @@ def test_dcgan_layout_at_64x64_is_the_released_codes(registry):
     assert critic.net[-1].in_features == 64 * 4 * 4
 
 
+def assert_every_weight_learns_under_the_penalty(generator: torch.nn.Module,
+                                                 critic: torch.nn.Module, x: torch.Tensor) -> None:
+    """A critic loss with its gradient penalty on generated samples `x` gives every weight of
+    both nets a finite gradient."""
+    scores = critic(x)
+    (gradient,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    (scores.mean() + (gradient.flatten(1).norm(dim=1) - 1).square().mean()).backward()
+    for net in (generator, critic):
+        for name, parameter in net.named_parameters():
+            assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+
+
 def layer_table(net: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
     """(row, output shape of one sample) for each top-level layer of a net's `net` sequence."""
     rows = []
@@ -222,12 +234,7 @@ def test_deep_resnet_on_64x64_has_the_released_codes_101_layers(registry):
     assert ("up4", (2, 64, 64)) in generated
     x = generator(torch.randn(2, 128))
     assert x.abs().max() <= 1
-    scores = critic(x)
-    (gradient,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
-    (scores.mean() + (gradient.flatten(1).norm(dim=1) - 1).square().mean()).backward()
-    for net in (generator, critic):
-        for name, parameter in net.named_parameters():
-            assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+    assert_every_weight_learns_under_the_penalty(generator, critic, x)
 
 
 def test_deep_resnet_refuses_filters_its_bottlenecks_cannot_halve(registry):
@@ -343,12 +350,7 @@ def test_every_drawn_architecture_has_its_depth_and_trains_under_the_penalty(reg
     assert weighted_layers(critic) == drawn(registry, "critic", options)["depth"]
     x = generator(torch.randn(3, generator.latent_dim))
     assert x.shape == (3, *RGB_32.shape)
-    scores = critic(x)
-    (gradient,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
-    (scores.mean() + (gradient.flatten(1).norm(dim=1) - 1).square().mean()).backward()
-    for net in (generator, critic):
-        for name, parameter in net.named_parameters():
-            assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+    assert_every_weight_learns_under_the_penalty(generator, critic, x)
 
 
 def test_a_runs_config_records_the_drawn_random_architecture(registry):
