@@ -7,13 +7,15 @@ import functools
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import wgan_kit
 from wgan_kit.acceleration import PenaltyPass
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 
-PLAIN = {"fuse_critic": False, "fused_optimizer": False, "channels_last": False,
+PLAIN = {"fuse_critic": False, "skip_zero_curvature": False, "fused_optimizer": False,
+         "channels_last": False,
          "precision": "fp32", "compile": False}
 
 
@@ -37,6 +39,61 @@ def test_one_critic_forward_over_real_and_fake_trains_as_two(tiny_trainer):
 def test_a_batch_norm_critic_keeps_separate_real_and_fake_passes(tiny_trainer):
     trainer = tiny_trainer(constraint="clip", options={"critic.norm": "batch"})
     assert not trainer.acceleration.fuse_critic
+
+
+class Activations(nn.Module):
+    """A critic calling ReLU and leaky ReLU in every way a net might."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in [(3, 8), (8, 8), (8, 8), (8, 8),
+                                                                  (8, 8), (8, 8), (8, 1)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        first, *middle, last = self.layers
+        activations = [nn.ReLU(), nn.LeakyReLU(0.2), torch.relu, torch.Tensor.relu,
+                       lambda h: F.leaky_relu(h, 0.1), nn.ReLU(inplace=True)]
+        x = first(x)
+        for layer, activation in zip(middle, activations):
+            x = layer(activation(x))
+        return last(x)
+
+
+def test_skipping_zero_curvature_changes_no_number_and_stops_the_double_backward_early():
+    torch.manual_seed(0)
+    critic = Activations()
+    real, fake = torch.randn(16, 3), torch.randn(16, 3)
+    results = []
+    for skip in (False, True):
+        arrivals = []  # gradients reaching the first layer's output
+
+        def watch(module, inputs, output, arrivals=arrivals):
+            output.register_hook(arrivals.append)
+
+        handle = critic.layers[0].register_forward_hook(watch)
+        torch.manual_seed(1)  # the same ε
+        penalty = GradientPenalty().penalty(
+            PenaltyPass(critic, contextlib.nullcontext, None, skip_zero_curvature=skip),
+            real, fake)
+        handle.remove()
+        arrivals.clear()  # those of the penalty's inner gradient; keep the double backward's
+        critic.zero_grad(set_to_none=True)
+        penalty.value.backward()
+        results.append((penalty.value, penalty.grad_norm, [
+            torch.zeros_like(p) if p.grad is None else p.grad for p in critic.parameters()],
+            arrivals))
+    (value, norms, grads, plain_arrivals), (skip_value, skip_norms, skip_grads, arrivals) = results
+    assert torch.equal(value, skip_value) and torch.equal(norms, skip_norms)
+    assert all(map(torch.equal, grads, skip_grads))
+    # torch carries an exact zero back through the interpolates' forward; the skip does not.
+    assert plain_arrivals and all(not g.any() for g in plain_arrivals) and not arrivals
+
+
+def test_skipping_zero_curvature_trains_bit_for_bit_as_torchs_activations(tiny_trainer):
+    lean = tiny_trainer(**{**PLAIN, "skip_zero_curvature": True}, seed=8,
+                        options={"critic.nonlinearity": "leaky_relu"})
+    assert_same_training(lean, tiny_trainer(**PLAIN, seed=8, options={
+        "critic.nonlinearity": "leaky_relu"}), atol=0.0)
 
 
 def test_fused_adam_trains_as_torchs_default_adam(tiny_trainer):
