@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -132,6 +131,24 @@ def test_bf16_follows_fp32_with_fp32_losses_and_gradient_norms(tiny_trainer):
         assert bf16.critic.net[1](real).dtype == torch.bfloat16  # the nets do run in bf16
     # bf16 keeps 8 bits of mantissa: a few steps stay within a few percent of fp32.
     assert_same_training(bf16, tiny_trainer(**PLAIN, seed=4), atol=2e-2, rtol=5e-2)
+
+
+def test_a_critic_step_casts_the_critics_weights_to_bf16_once_for_both_passes(tiny_trainer):
+    trainer = tiny_trainer(precision="bf16")
+    speed, hidden = trainer.acceleration, trainer.critic.net[3].weight  # 32×32, as net[5]
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+
+    def weight_casts(shared: contextlib.AbstractContextManager) -> int:
+        with torch.profiler.profile(record_shapes=True) as profile, shared:
+            speed.critic_scores(real, fake)
+            GradientPenalty().penalty(speed.penalty_critic, real, fake)
+        return sum(event.count for event in profile.key_averages(group_by_input_shape=True)
+                   if event.key == "aten::_to_copy" and event.input_shapes[:1] == [
+                       list(hidden.shape)])
+
+    # Two hidden layers of this shape: cast once per pass each, or once per step.
+    assert weight_casts(contextlib.nullcontext()) == 4
+    assert weight_casts(speed.casting_once()) == 2
 
 
 def test_scaled_penalty_pass_gives_the_true_gradient_and_second_derivatives():

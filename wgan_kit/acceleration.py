@@ -82,6 +82,18 @@ class Acceleration:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
+    @contextlib.contextmanager
+    def casting_once(self) -> Iterator[None]:
+        """Autocast's cache of low-precision weights, kept across the passes inside, which is
+        otherwise emptied as each pass ends; arithmetic outside the passes stays as it was.
+        Not across an update: the cached copies would go stale."""
+        if self.dtype is None:
+            yield
+            return
+        with torch.autocast(self.device.type, dtype=self.dtype), \
+                torch.autocast(self.device.type, enabled=False):
+            yield
+
     def batches(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor | None]]
                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """Real batches, each with its labels (None for an unconditional run)."""

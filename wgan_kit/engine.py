@@ -214,12 +214,13 @@ class Trainer:
             for _ in range(critic_steps(run, self.step)):
                 real, labels = next(real_batches)  # labels: a conditional run's real classes
                 self.batches_drawn += 1
-                with torch.no_grad():  # the critic step needs no graph through the generator
-                    fake = speed.generate(self.latent(m), labels, like=real)
-                real_scores, fake_scores, real_logits = speed.critic_scores(
-                    real, fake, classify=labels is not None)
-                critic_loss = objective.critic_loss(real_scores, fake_scores)
-                penalty = constraint.penalty(speed.penalty_critic, real, fake)
+                with speed.casting_once():  # the critic's weights, for both of its passes
+                    with torch.no_grad():  # the critic step needs no graph through the generator
+                        fake = speed.generate(self.latent(m), labels, like=real)
+                    real_scores, fake_scores, real_logits = speed.critic_scores(
+                        real, fake, classify=labels is not None)
+                    critic_loss = objective.critic_loss(real_scores, fake_scores)
+                    penalty = constraint.penalty(speed.penalty_critic, real, fake)
                 loss = critic_loss if penalty is None else critic_loss + penalty.value
                 if real_logits is not None:  # AC-GAN: the critic also names the real classes
                     class_loss = F.cross_entropy(real_logits, labels)
