@@ -10,6 +10,7 @@ import sys
 import pytest
 import torch
 import torch.multiprocessing
+from safetensors.torch import load_file
 from torch import nn
 
 import wgan_kit
@@ -114,8 +115,8 @@ def test_two_ranks_hold_identical_weights_equal_to_one_process_on_the_global_bat
     assert not torch.equal(rank0[0], weights(make_trainer("sharded", 2 * PER_RANK))[0])  # trained
 
 
-def test_run_with_nproc_writes_one_run_folder_and_resumes(tmp_path):
-    out = tmp_path / "run"
+def test_run_with_nproc_writes_one_run_folder_and_resumes_exactly(tmp_path):
+    out, unbroken = tmp_path / "run", tmp_path / "unbroken"
     tiny = ["--batch-size", "16", "--set", "gen.hidden=16", "--set", "critic.hidden=16",
             "--set", "run.log_every=2", "--quiet"]
     command = [sys.executable, "-m", "wgan_kit", "run", "--nproc", "2"]
@@ -130,3 +131,10 @@ def test_run_with_nproc_writes_one_run_folder_and_resumes(tmp_path):
     assert steps == [2, 4]
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
         "step-00000002.safetensors", "step-00000004.safetensors"]
+    whole = subprocess.run([*command, *tiny, "--steps", "4", "--out", str(unbroken)],
+                           capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    last = "checkpoints/step-00000004.safetensors"
+    resumed_weights, unbroken_weights = (load_file(folder / last) for folder in (out, unbroken))
+    assert resumed_weights.keys() == unbroken_weights.keys()
+    assert all(torch.equal(resumed_weights[k], unbroken_weights[k]) for k in resumed_weights)

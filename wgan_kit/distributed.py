@@ -2,8 +2,10 @@
 
 One process per device (`gloo` on CPU, `nccl` on CUDA). The global batch of `run.batch_size`
 samples is split evenly: each rank trains on `batch_size // world_size` samples per step, drawn
-from its own real-batch stream (the run's seed plus the rank) and its own z and ε streams. Rank 0
-alone logs, draws pictures and writes checkpoints; every rank resumes from them.
+from its own real-batch stream (the run's seed plus the rank) and its own z and ε streams, seeded
+afresh at each generator step from (seed, rank, step). Rank 0 alone logs, draws pictures and
+writes checkpoints; every rank resumes from them, and a resumed run ends with the weights of one
+that never stopped.
 
 Why the nets are not wrapped in `DistributedDataParallel`: each critic step runs the critic three
 times (real, fake, and the penalty's interpolates) and differentiates the last pass twice, through
@@ -20,6 +22,7 @@ global batch, and identical gradients keep identical weights on every rank.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import socket
@@ -31,7 +34,6 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from . import randomness
 from .engine import Trainer
 from .errors import WganKitError
 
@@ -124,7 +126,7 @@ def shard(trainer: Trainer, rank: Rank) -> None:
         for tensor in (*net.parameters(), *net.buffers()):
             dist.broadcast(tensor.data, src=0)  # one starting point, whatever built the nets
     trainer.acceleration.gradient_sync = average_gradients
-    trainer.random_state = _rank_random_state(run.seed, rank.rank, trainer.step)
+    trainer.seed_of_step = functools.partial(_rank_seed, run.seed, rank.rank)
     if not rank.is_main:
         trainer.folder = None
 
@@ -143,12 +145,8 @@ def average_gradients(net: nn.Module) -> None:
         offset += gradient.numel()
 
 
-def _rank_random_state(seed: int, rank: int, step: int) -> randomness.RandomState:
-    """Independent z and ε streams per rank, derived from (seed, rank, step): a resumed run
-    re-derives them from its checkpoint's step."""
+def _rank_seed(seed: int, rank: int, step: int) -> int:
+    """The seed of a rank's z and ε streams at a generator step: independent across ranks and
+    steps, and a function of the checkpoint alone, so that resuming changes nothing."""
     digest = hashlib.sha256(f"{seed}:{rank}:{step}".encode()).digest()
-    outer = randomness.capture()
-    randomness.seed_everything(int.from_bytes(digest[:8], "little") >> 1)
-    state = randomness.capture()
-    randomness.restore(outer)
-    return state
+    return int.from_bytes(digest[:8], "little") >> 1

@@ -12,7 +12,7 @@ import copy
 import math
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -110,6 +110,9 @@ class Trainer:
         self.folder: RunFolder | None = None
         self.hooks = hooks  # the plugins' lifecycle hooks (wgan_kit.hookspecs), if any
         self.random_state = randomness.capture()  # this run's own streams of z, ε and data noise
+        # A data-parallel rank's streams restart at each generator step from a seed of the step
+        # (set by `wgan_kit.distributed`), so that a resumed run draws what an unbroken one would.
+        self.seed_of_step: Callable[[int], int] | None = None
         self.stop_requested: signal.Signals | None = None  # set by a signal handler: stop cleanly
         # Pictures use the same latent points throughout, so that they show progress, not noise.
         fixed = torch.Generator().manual_seed(self.run.seed)
@@ -204,6 +207,8 @@ class Trainer:
         logged: dict[str, float] = {}
         clock, last_log_step = time.perf_counter(), self.step
         while self.step < run.steps:
+            if self.seed_of_step:
+                randomness.seed_everything(self.seed_of_step(self.step))
             # This generator step's α for both nets: constant, or Appendix F's linear decay.
             alpha = learning_rate(run, self.step)
             for group in (*self.critic_optimizer.param_groups,
