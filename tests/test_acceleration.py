@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import functools
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import wgan_kit
 from wgan_kit.acceleration import PenaltyPass
+from wgan_kit.double_backward import LeanDoubleBackward
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 
-PLAIN = {"fuse_critic": False, "skip_zero_curvature": False, "fused_optimizer": False,
+PLAIN = {"fuse_critic": False, "lean_double_backward": False, "fused_optimizer": False,
          "channels_last": False,
          "precision": "fp32", "compile": False}
 
@@ -58,7 +60,7 @@ class Activations(nn.Module):
         return last(x)
 
 
-def test_skipping_zero_curvature_changes_no_number_and_stops_the_double_backward_early():
+def test_lean_activations_change_no_number_and_stop_the_double_backward_early():
     torch.manual_seed(0)
     critic = Activations()
     real, fake = torch.randn(16, 3), torch.randn(16, 3)
@@ -72,7 +74,7 @@ def test_skipping_zero_curvature_changes_no_number_and_stops_the_double_backward
         handle = critic.layers[0].register_forward_hook(watch)
         torch.manual_seed(1)  # the same ε
         penalty = GradientPenalty().penalty(
-            PenaltyPass(critic, contextlib.nullcontext, None, skip_zero_curvature=skip),
+            PenaltyPass(critic, contextlib.nullcontext, None, lean_double_backward=skip),
             real, fake)
         handle.remove()
         arrivals.clear()  # those of the penalty's inner gradient; keep the double backward's
@@ -88,11 +90,59 @@ def test_skipping_zero_curvature_changes_no_number_and_stops_the_double_backward
     assert plain_arrivals and all(not g.any() for g in plain_arrivals) and not arrivals
 
 
-def test_skipping_zero_curvature_trains_bit_for_bit_as_torchs_activations(tiny_trainer):
-    lean = tiny_trainer(**{**PLAIN, "skip_zero_curvature": True}, seed=8,
+def test_lean_activations_train_bit_for_bit_as_torchs(tiny_trainer):
+    lean = tiny_trainer(**{**PLAIN, "lean_double_backward": True}, seed=8,
                         options={"critic.nonlinearity": "leaky_relu"})
     assert_same_training(lean, tiny_trainer(**PLAIN, seed=8, options={
         "critic.nonlinearity": "leaky_relu"}), atol=0.0)
+
+
+@pytest.mark.parametrize("dims, geometry", [
+    (1, {"stride": 2, "padding": 1}),
+    (2, {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2), "groups": 2}),
+    (3, {"padding": 1}),
+])
+@pytest.mark.parametrize("bias", [True, False])
+def test_lean_convolutions_have_torchs_first_and_second_derivatives(dims, geometry, bias):
+    convolve = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[dims]
+    generator = torch.Generator().manual_seed(dims)
+    x = torch.randn(2, 4, *[5] * dims, dtype=torch.float64, generator=generator)
+    weight = torch.randn(6, 4 // geometry.get("groups", 1), *[3] * dims, dtype=torch.float64,
+                         generator=generator)
+    inputs = [x, weight, torch.randn(6, dtype=torch.float64, generator=generator)] if bias \
+        else [x, weight]
+    inputs = [t.requires_grad_() for t in inputs]
+
+    def lean(*tensors):
+        with LeanDoubleBackward():
+            return convolve(*tensors, **geometry)
+
+    assert torch.autograd.gradcheck(lean, inputs)
+    assert torch.autograd.gradgradcheck(lean, inputs)
+    torch.testing.assert_close(lean(*inputs), convolve(*inputs, **geometry), rtol=0, atol=0)
+
+
+def test_lean_convolutions_train_as_torchs(registry):
+    lean = image_trainer(registry, **{**PLAIN, "lean_double_backward": True})
+    assert_same_training(lean, image_trainer(registry, **PLAIN), atol=1e-6)
+
+
+def test_lean_convolutions_under_bf16_autocast_give_the_penalty_of_torchs(registry):
+    trainer = image_trainer(registry, precision="bf16")
+    real, fake = (torch.rand(8, 3, 8, 8, generator=torch.Generator().manual_seed(i))
+                  for i in range(2))
+    results = []
+    for lean in (False, True):
+        torch.manual_seed(1)  # the same ε
+        penalty = GradientPenalty().penalty(PenaltyPass(
+            trainer.critic, trainer.acceleration.autocast, None, lean_double_backward=lean),
+            real, fake)
+        trainer.critic.zero_grad(set_to_none=True)
+        penalty.value.backward()
+        results.append([penalty.value, *(torch.zeros_like(p) if p.grad is None else p.grad
+                                         for p in trainer.critic.parameters())])
+    for torchs, leans in zip(*results, strict=True):
+        torch.testing.assert_close(leans, torchs, atol=1e-4, rtol=1e-2)  # bf16 rounding
 
 
 def test_fused_adam_trains_as_torchs_default_adam(tiny_trainer):

@@ -7,9 +7,9 @@ Each switch is a `run` setting and leaves the mathematics of Algorithm 1 unchang
   does, when the critic scores samples independently (no batch normalization). The penalty's
   interpolates keep their own forward: fused into the same pass, the double backward would run
   over the whole concatenated batch, which measured slower.
-- `skip_zero_curvature`: in the penalty's pass, ReLU and leaky ReLU whose double backward does not
-  carry their zero second derivative back through the interpolates' forward
-  (`wgan_kit/penalty_activations.py`).
+- `lean_double_backward`: in the penalty's pass, ReLU, leaky ReLU and convolutions whose double
+  backward skips zero terms and takes torch's native convolution kernels
+  (`wgan_kit/double_backward.py`).
 - `fused_optimizer`: torch's fused Adam kernels on devices that have them (RMSProp has none).
 - `precision`: autocast for the nets (bf16, or fp16 with a gradient scaler); losses, scores and the
   penalty's gradient norm stay fp32. Under fp16 the penalty's inner gradient is scaled and unscaled
@@ -31,7 +31,7 @@ from torch import nn
 
 from .config import RunSettings
 from .errors import WganKitError
-from .penalty_activations import SkipZeroCurvature
+from .double_backward import LeanDoubleBackward
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -73,7 +73,7 @@ class Acceleration:
         self.generator = torch.compile(generator, dynamic=False) if run.compile else generator
         self.critic = torch.compile(critic, dynamic=False) if run.compile else critic
         self.penalty_critic = PenaltyPass(critic, self.autocast, self.scalers.get(critic),
-                                          skip_zero_curvature=run.skip_zero_curvature)
+                                          lean_double_backward=run.lean_double_backward)
         # Called with each net after its backward pass; set by `wgan_kit.distributed`.
         self.gradient_sync: Callable[[nn.Module], None] | None = None
 
@@ -172,21 +172,21 @@ class PenaltyPass(nn.Module):
 
     def __init__(self, critic: nn.Module,
                  autocast: Callable[[], contextlib.AbstractContextManager[Any]],
-                 scaler: torch.amp.GradScaler | None, *, skip_zero_curvature: bool = False
+                 scaler: torch.amp.GradScaler | None, *, lean_double_backward: bool = False
                  ) -> None:
         super().__init__()
         self.critic = critic
         self.autocast = autocast
         self.scaler = scaler
-        self.activations = SkipZeroCurvature if skip_zero_curvature else contextlib.nullcontext
+        self.lean = LeanDoubleBackward if lean_double_backward else contextlib.nullcontext
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.scaler is None:
-            with self.autocast(), self.activations():
+            with self.autocast(), self.lean():
                 return self.critic(x).float()
         factor = self.scaler.scale(torch.ones((), device=x.device)) / len(x)
         x = GradientScaling.apply(x, 1 / factor)
-        with self.autocast(), self.activations():
+        with self.autocast(), self.lean():
             scores = self.critic(x).float()
         return GradientScaling.apply(scores, factor)
 

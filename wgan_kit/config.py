@@ -99,9 +99,9 @@ class RunSettings(BaseModel):
                             "the penalty's gradient norm stay fp32.")
     fuse_critic: bool = Field(True, description="One critic forward over real and fake together "
                                                 "when the critic has no batch normalization.")
-    skip_zero_curvature: bool = Field(
-        True, description="In the penalty's critic pass, ReLU and leaky ReLU whose double backward "
-                          "skips their zero second derivative (same numbers, less arithmetic).")
+    lean_double_backward: bool = Field(
+        True, description="In the penalty's critic pass, ReLU, leaky ReLU and convolutions whose "
+                          "double backward skips zero terms and uses native convolution kernels.")
     fused_optimizer: bool = Field(True, description="torch's fused Adam kernels where the device "
                                                     "has them (RMSProp has none).")
     channels_last: bool = Field(True, description="Channels-last memory format for image batches "
