@@ -122,6 +122,22 @@ def test_lean_convolutions_have_torchs_first_and_second_derivatives(dims, geomet
     torch.testing.assert_close(lean(*inputs), convolve(*inputs, **geometry), rtol=0, atol=0)
 
 
+def test_the_penalty_inner_gradient_through_a_lean_convolution_skips_the_weights_gradient():
+    conv = nn.Conv2d(3, 4, 3)
+    x = torch.randn(2, 3, 6, 6, requires_grad=True)
+
+    def backward_calls(*inputs: torch.Tensor) -> int:
+        with LeanDoubleBackward():
+            y = conv(x)
+        with torch.profiler.profile() as profile:
+            torch.autograd.grad(y.sum(), inputs, create_graph=True)
+        return sum(e.count for e in profile.key_averages()
+                   if e.key == "aten::convolution_backward")
+
+    assert backward_calls(x) == 1  # the input's gradient alone
+    assert backward_calls(x, conv.weight) == 2
+
+
 def test_lean_convolutions_train_as_torchs(registry):
     lean = image_trainer(registry, **{**PLAIN, "lean_double_backward": True})
     assert_same_training(lean, image_trainer(registry, **PLAIN), atol=1e-6)

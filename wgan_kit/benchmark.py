@@ -91,6 +91,7 @@ def measure(trainer: Trainer, *, gen_steps: int, warmup: int) -> dict[str, Any]:
         "warmup": warmup,
         "seconds": round(seconds, 3),
         "fuse_critic": trainer.acceleration.fuse_critic,
+        "lean_double_backward": run.lean_double_backward,
         "fused_optimizer": bool(trainer.critic_optimizer.defaults.get("fused")),
         "channels_last": run.channels_last,
         "compile": run.compile,

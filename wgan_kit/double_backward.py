@@ -12,8 +12,8 @@ second derivative do more work than the mathematics needs:
   whole feature map, after copying both operands into a transposed layout. Here the input gradient
   is a function of its own whose backward uses torch's native convolution kernels: a forward
   convolution for the output-gradient term and the ordinary weight gradient for the weight term.
-  The same numbers up to rounding; for the CIFAR ResNet critic the penalty's pass takes 20% less
-  time in fp32 and 40% less in bf16.
+  Its inner gradient skips the weight gradient it does not need. The same numbers up to rounding;
+  for the CIFAR ResNet critic the penalty's pass takes a third less time in fp32 and half in bf16.
 
 `LeanDoubleBackward()` swaps these in for every `F.relu`, `torch.relu`, `Tensor.relu`,
 `F.leaky_relu` and `F.conv1d/2d/3d` call made while it is active, so any critic built from them
@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.graph import GradientEdge, get_gradient_edge
 from torch.overrides import TorchFunctionMode
 
 aten = torch.ops.aten
@@ -83,19 +84,39 @@ class _Convolution(torch.autograd.Function):
                 geometry: Geometry) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         ctx.geometry, ctx.has_bias = geometry, bias is not None
+        ctx.weight_edge = get_gradient_edge(weight) if weight.requires_grad else None
         return _convolve(x, weight, bias, geometry)
 
     @staticmethod
     def backward(ctx: Any, gradient: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         needs_input, needs_weight, needs_bias, _ = ctx.needs_input_grad
-        d_input = (_InputGradient.apply(gradient, weight, x.detach(), ctx.geometry)
-                   if needs_input else None)
-        d_weight = (_convolution_gradients(gradient, x, weight, ctx.geometry, False, True)[1]
-                    if needs_weight else None)
+        # The penalty's inner gradient asks for the input's alone: skip the weight's.
+        needs_weight = needs_weight and _will_run(ctx.weight_edge)
+        if needs_input and torch.is_grad_enabled():  # building the graph of a double backward
+            d_input = _InputGradient.apply(gradient, weight, x.detach(), ctx.geometry)
+            d_weight = (_convolution_gradients(gradient, x, weight, ctx.geometry, False, True)[1]
+                        if needs_weight else None)
+        else:  # a first-order backward: one call for both
+            d_input, d_weight = _convolution_gradients(gradient, x, weight, ctx.geometry,
+                                                       needs_input, needs_weight)
         d_bias = (gradient.sum([d for d in range(gradient.dim()) if d != 1])
                   if ctx.has_bias and needs_bias else None)
         return d_input, d_weight, d_bias, None
+
+
+def _will_run(edge: GradientEdge | None) -> bool:
+    """Whether the running backward pass needs the gradient along `edge`. torch's own backward
+    formulas are told; a custom function asks the engine, through the private call behind the
+    public `register_multi_grad_hook`. Where that cannot answer (a torch without it, or a leaf
+    that `autograd.grad` was asked for) the gradient is computed."""
+    if edge is None:
+        return False
+    will_execute = getattr(torch._C, "_will_engine_execute_node", None)
+    try:
+        return will_execute is None or bool(will_execute(edge.node))
+    except RuntimeError:
+        return True
 
 
 class _InputGradient(torch.autograd.Function):
