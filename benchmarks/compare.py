@@ -143,7 +143,7 @@ def main() -> None:
         rows.append({"net": name, "batch": case.batch_size, "precision": precision,
                      "device": args.device, "threads": torch.get_num_threads(), **result})
         print(f"| {name} | {case.batch_size} | {precision} | {args.device} | "
-              f"{result['ours_it_s']:.2f} | {result['plain_it_s']:.2f} | "
+              f"{result['ours_it_s']:.3g} | {result['plain_it_s']:.3g} | "
               f"{result['ratio']:.2f}× ({result['ratio_min']:.2f}–{result['ratio_max']:.2f}) |",
               flush=True)
     print(f"load average at end {os.getloadavg()[0]:.2f} (it/s: generator steps per second, "

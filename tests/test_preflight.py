@@ -16,7 +16,7 @@ from torch.autograd.function import once_differentiable
 from typer.testing import CliRunner
 
 import wgan_kit
-from wgan_kit import Check, Registry, SampleSpec, hookimpl, hookspecs
+from wgan_kit import Check, Registry, SampleSpec, hookimpl
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 from wgan_kit.builtins.weight_clipping import WeightClipping
 from wgan_kit.cli import app
