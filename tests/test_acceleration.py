@@ -138,6 +138,28 @@ def test_the_penalty_inner_gradient_through_a_lean_convolution_skips_the_weights
     assert backward_calls(x, conv.weight) == 2
 
 
+def test_lean_versions_work_under_torch_func_transforms_as_a_penalty_plugin_might_use_them():
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.LeakyReLU(0.2),
+                           nn.Flatten(), nn.Linear(16, 1)).double()
+    x = torch.randn(5, 3, 6, 6, dtype=torch.float64)
+
+    def score(x: torch.Tensor, lean: bool) -> torch.Tensor:
+        with LeanDoubleBackward() if lean else contextlib.nullcontext():
+            return critic(x).sum()
+
+    results = []
+    for lean in (False, True):
+        per_sample = torch.func.vmap(torch.func.grad(lambda xi: score(xi[None], lean)))(x)
+        gradient = torch.func.grad(lambda x: score(x, lean))(x)
+        critic.zero_grad(set_to_none=True)
+        ((gradient.flatten(1).norm(dim=1) - 1) ** 2).mean().backward()
+        results.append([per_sample, gradient, *(torch.zeros_like(p) if p.grad is None else p.grad
+                                                for p in critic.parameters())])
+    for torchs, leans in zip(*results, strict=True):
+        torch.testing.assert_close(leans, torchs, rtol=1e-12, atol=1e-12)
+
+
 def test_lean_convolutions_train_as_torchs(registry):
     lean = image_trainer(registry, **{**PLAIN, "lean_double_backward": True})
     assert_same_training(lean, image_trainer(registry, **PLAIN), atol=1e-6)

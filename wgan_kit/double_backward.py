@@ -33,11 +33,15 @@ aten = torch.ops.aten
 
 
 class _ReLU(torch.autograd.Function):
+    generate_vmap_rule = True  # usable under torch.func transforms too
+
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        result = torch.relu(x)
-        ctx.save_for_backward(result.detach())  # detached: the double backward stops here
-        return result
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: torch.Tensor) -> None:
+        ctx.save_for_backward(output.detach())  # detached: the double backward stops here
 
     @staticmethod
     def backward(ctx: Any, gradient: torch.Tensor) -> torch.Tensor:
@@ -46,11 +50,16 @@ class _ReLU(torch.autograd.Function):
 
 
 class _LeakyReLU(torch.autograd.Function):
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, slope: float) -> torch.Tensor:
-        ctx.save_for_backward(x.detach())
-        ctx.slope = slope
+    def forward(x: torch.Tensor, slope: float) -> torch.Tensor:
         return F.leaky_relu(x, slope)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: torch.Tensor) -> None:
+        x, ctx.slope = inputs
+        ctx.save_for_backward(x.detach())
 
     @staticmethod
     def backward(ctx: Any, gradient: torch.Tensor) -> tuple[torch.Tensor, None]:
@@ -79,13 +88,19 @@ def _convolution_gradients(gradient: torch.Tensor, x: torch.Tensor, weight: torc
 
 
 class _Convolution(torch.autograd.Function):
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+    def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                 geometry: Geometry) -> torch.Tensor:
-        ctx.save_for_backward(x, weight)
-        ctx.geometry, ctx.has_bias = geometry, bias is not None
-        ctx.weight_edge = get_gradient_edge(weight) if weight.requires_grad else None
         return _convolve(x, weight, bias, geometry)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: torch.Tensor) -> None:
+        x, weight, bias, ctx.geometry = inputs
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        ctx.weight_edge = _edge(weight)
 
     @staticmethod
     def backward(ctx: Any, gradient: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
@@ -105,16 +120,23 @@ class _Convolution(torch.autograd.Function):
         return d_input, d_weight, d_bias, None
 
 
+def _edge(weight: torch.Tensor) -> GradientEdge | None:
+    try:
+        return get_gradient_edge(weight) if weight.requires_grad else None
+    except RuntimeError:  # e.g. inside a torch.func transform: unknown, so always computed
+        return None
+
+
 def _will_run(edge: GradientEdge | None) -> bool:
     """Whether the running backward pass needs the gradient along `edge`. torch's own backward
     formulas are told; a custom function asks the engine, through the private call behind the
-    public `register_multi_grad_hook`. Where that cannot answer (a torch without it, or a leaf
-    that `autograd.grad` was asked for) the gradient is computed."""
-    if edge is None:
-        return False
+    public `register_multi_grad_hook`. Where that cannot answer (no edge, a torch without the
+    call, or a leaf that `autograd.grad` was asked for) the gradient is computed."""
     will_execute = getattr(torch._C, "_will_engine_execute_node", None)
+    if edge is None or will_execute is None:
+        return True
     try:
-        return will_execute is None or bool(will_execute(edge.node))
+        return bool(will_execute(edge.node))
     except RuntimeError:
         return True
 
@@ -122,12 +144,17 @@ def _will_run(edge: GradientEdge | None) -> bool:
 class _InputGradient(torch.autograd.Function):
     """∂⟨g, conv(x, W)⟩/∂x: linear in g and W, not dependent on x (kept for its shape)."""
 
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx: Any, gradient: torch.Tensor, weight: torch.Tensor, x: torch.Tensor,
+    def forward(gradient: torch.Tensor, weight: torch.Tensor, x: torch.Tensor,
                 geometry: Geometry) -> torch.Tensor:
-        ctx.save_for_backward(gradient, weight, x)
-        ctx.geometry = geometry
         return _convolution_gradients(gradient, x, weight, geometry, True, False)[0]
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: torch.Tensor) -> None:
+        gradient, weight, x, ctx.geometry = inputs
+        ctx.save_for_backward(gradient, weight, x)
 
     @staticmethod
     def backward(ctx: Any, outer: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
