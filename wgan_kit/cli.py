@@ -96,6 +96,18 @@ PluginFlag = Annotated[Optional[list[Path]], typer.Option(
                      "registers an objective.")]
 
 
+PART_FLAGS = ("gen", "critic", "constraint", "objective", "data")
+RUN_FLAGS = {"steps": "steps", "batch_size": "batch_size", "n_critic": "n_critic", "seed": "seed",
+             "device": "device", "precision": "precision", "compile_": "compile"}
+
+
+def _chosen(arguments: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, Any]]:
+    """A command's part flags (section: plugin name) and run flags (setting: value)."""
+    named = {section: arguments[section] for section in PART_FLAGS}
+    flags = {setting: arguments[name] for name, setting in RUN_FLAGS.items() if name in arguments}
+    return named, flags
+
+
 def _layers(config: Path | None, named: dict[str, str | None], flags: dict[str, Any],
             assignments: list[str] | None) -> list[dict[str, dict[str, Any]]]:
     """The settings the shared flags give, as layers in order: --config < named flags < --set."""
@@ -191,10 +203,7 @@ def run(
         if rank is not None:
             device = distributed.join(rank, device)
             threads = threads or distributed.threads_per_rank(rank, device)
-        flags = {"steps": steps, "batch_size": batch_size, "n_critic": n_critic, "seed": seed,
-                 "device": device, "precision": precision, "compile": compile_}
-        named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
-                 "data": data}
+        named, flags = _chosen({**arguments, "device": device})
         registry = _registry(plugin)
         if resume is not None:
             given = [f"--{k.replace('_', '-')}" for k, v in {**flags, **named}.items()
@@ -319,14 +328,12 @@ def bench(
 ) -> None:
     """Time generator steps of a composition, as `run` would train it, on synthetic batches of
     its data source's shape (so data loading is not measured). Writes nothing."""
+    arguments = dict(locals())
     try:
         from .benchmark import SyntheticData, measure
         from .composition import build, resolve_layers
 
-        flags = {"batch_size": batch_size, "n_critic": n_critic, "seed": seed, "device": device,
-                 "precision": precision, "compile": compile_}
-        named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
-                 "data": data}
+        named, flags = _chosen(arguments)
         resolved = resolve_layers(_layers(config, named, flags, set_), _registry(plugin),
                                   recipe=recipe)
         source = resolved.parts["data"]
@@ -379,14 +386,12 @@ def check(
 
     Takes the flags of `run` that choose and configure it. Exits 1 when a check fails.
     """
+    arguments = dict(locals())
     try:
         from .composition import build, resolve_layers
         from .preflight import run_preflight
 
-        flags = {"steps": steps, "batch_size": batch_size, "n_critic": n_critic, "seed": seed,
-                 "device": device, "precision": precision, "compile": compile_}
-        named = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
-                 "data": data}
+        named, flags = _chosen(arguments)
         registry = _registry(plugin)
         trainer = build(resolve_layers(_layers(config, named, flags, set_), registry,
                                        recipe=recipe), hooks=registry.hooks.hook)
