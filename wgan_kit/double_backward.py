@@ -12,8 +12,9 @@ second derivative do more work than the mathematics needs:
   whole feature map, after copying both operands into a transposed layout. Here the input gradient
   is a function of its own whose backward uses torch's native convolution kernels: a forward
   convolution for the output-gradient term and the ordinary weight gradient for the weight term.
-  Its inner gradient skips the weight gradient it does not need. The same numbers up to rounding;
-  for the CIFAR ResNet critic the penalty's pass takes a third less time in fp32 and half in bf16.
+  The penalty's inner gradient also skips the convolutions' weight gradients, which only the
+  outer backward needs. The same numbers up to rounding; for the CIFAR ResNet critic the
+  penalty's pass takes a third less time in fp32 and half in bf16 (`benchmarks/penalty_pass.py`).
 
 `LeanDoubleBackward()` swaps these in for every `F.relu`, `torch.relu`, `Tensor.relu`,
 `F.leaky_relu` and `F.conv1d/2d/3d` call made while it is active, so any critic built from them
