@@ -25,6 +25,12 @@ def weights(trainer) -> list[torch.Tensor]:
             for p in net.parameters()]
 
 
+def gradients(net: nn.Module) -> list[torch.Tensor]:
+    """Each parameter's gradient, zeros where none arrived (torch gives some a zero tensor where
+    the lean double backward, or an unused bias, gives none)."""
+    return [torch.zeros_like(p) if p.grad is None else p.grad for p in net.parameters()]
+
+
 def assert_same_training(fast, plain, *, atol: float, rtol: float = 0.0) -> None:
     fast.train(), plain.train()
     for a, b in zip(weights(fast), weights(plain), strict=True):
@@ -80,9 +86,7 @@ def test_lean_activations_change_no_number_and_stop_the_double_backward_early():
         arrivals.clear()  # those of the penalty's inner gradient; keep the double backward's
         critic.zero_grad(set_to_none=True)
         penalty.value.backward()
-        results.append((penalty.value, penalty.grad_norm, [
-            torch.zeros_like(p) if p.grad is None else p.grad for p in critic.parameters()],
-            arrivals))
+        results.append((penalty.value, penalty.grad_norm, gradients(critic), arrivals))
     (value, norms, grads, plain_arrivals), (skip_value, skip_norms, skip_grads, arrivals) = results
     assert torch.equal(value, skip_value) and torch.equal(norms, skip_norms)
     assert all(map(torch.equal, grads, skip_grads))
@@ -154,8 +158,7 @@ def test_lean_versions_work_under_torch_func_transforms_as_a_penalty_plugin_migh
         gradient = torch.func.grad(lambda x: score(x, lean))(x)
         critic.zero_grad(set_to_none=True)
         ((gradient.flatten(1).norm(dim=1) - 1) ** 2).mean().backward()
-        results.append([per_sample, gradient, *(torch.zeros_like(p) if p.grad is None else p.grad
-                                                for p in critic.parameters())])
+        results.append([per_sample, gradient, *gradients(critic)])
     for torchs, leans in zip(*results, strict=True):
         torch.testing.assert_close(leans, torchs, rtol=1e-12, atol=1e-12)
 
@@ -177,8 +180,7 @@ def test_lean_convolutions_under_bf16_autocast_give_the_penalty_of_torchs(regist
             real, fake)
         trainer.critic.zero_grad(set_to_none=True)
         penalty.value.backward()
-        results.append([penalty.value, *(torch.zeros_like(p) if p.grad is None else p.grad
-                                         for p in trainer.critic.parameters())])
+        results.append([penalty.value, *gradients(trainer.critic)])
     for torchs, leans in zip(*results, strict=True):
         torch.testing.assert_close(leans, torchs, atol=1e-4, rtol=1e-2)  # bf16 rounding
 
@@ -252,8 +254,7 @@ def test_scaled_penalty_pass_gives_the_true_gradient_and_second_derivatives():
         penalty = GradientPenalty().penalty(scaled, real, fake)
         critic.zero_grad(set_to_none=True)
         penalty.value.backward()
-        results.append((penalty.grad_norm, [torch.zeros_like(p) if p.grad is None else p.grad
-                                             for p in critic.parameters()]))
+        results.append((penalty.grad_norm, gradients(critic)))
     (plain_norm, plain_grads), (scaled_norm, scaled_grads) = results
     torch.testing.assert_close(scaled_norm, plain_norm)
     for a, b in zip(scaled_grads, plain_grads):

@@ -103,9 +103,10 @@ class DataSource(Protocol):
 
     `batches` is an endless stream whose i-th batch depends only on (seed, batch_size, i), so that a
     resumed run can continue it with `skip=i`. A labelled source (for conditional runs) also has
-    `labelled_batches`, the same stream with each batch's (N,) integer labels: (batch, labels). `held_out` gives real samples the critic never trains
-    on. `decode` turns a batch into what a person looks at: points stay points, images become
-    uint8 (N, H, W, C) arrays, sequences become strings.
+    `labelled_batches`, the same stream with each batch's (N,) integer labels: (batch, labels).
+    `held_out` gives real samples the critic never trains on. `decode` turns a batch into what a
+    person looks at: points stay points, images become uint8 (N, H, W, C) arrays, sequences become
+    strings.
     """
 
     spec: SampleSpec
