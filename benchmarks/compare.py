@@ -48,6 +48,7 @@ IMAGE = wgan_kit.SampleSpec(shape=(3, 32, 32), kind="image", value_range=(-1.0, 
 CASES = {
     "toy-mlp": Case("mlp", "mlp", wgan_kit.SampleSpec(shape=(2,), kind="points"), 256),
     "cifar-resnet": Case("resnet", "resnet", IMAGE, 64),
+    "cifar-dcgan": Case("dcgan", "dcgan", IMAGE, 64),
     "image-mlp": Case("mlp", "mlp", IMAGE, 64),
 }
 

@@ -6,7 +6,7 @@ the critic's weights, as a critic step runs them (`run.lean_double_backward`,
 median time of each and the median of the per-round ratios.
 
     python benchmarks/penalty_pass.py                          # CIFAR ResNet, fp32 and bf16
-    python benchmarks/penalty_pass.py --net dcgan --net mlp --precision bf16
+    python benchmarks/penalty_pass.py --case cifar-dcgan --case toy-mlp --precision bf16
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -23,8 +25,8 @@ from wgan_kit.acceleration import PenaltyPass
 from wgan_kit.benchmark import SyntheticData, synthetic_batch
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 
-SPECS = {"mlp": (wgan_kit.SampleSpec(shape=(2,), kind="points"), 256)}
-IMAGE = (wgan_kit.SampleSpec(shape=(3, 32, 32), kind="image", value_range=(-1.0, 1.0)), 64)
+sys.path.insert(0, str(Path(__file__).parent))
+from compare import CASES  # noqa: E402  the same nets, shapes and batches as the loop comparison
 
 
 def seconds(trainer: wgan_kit.Trainer, lean: bool, real: torch.Tensor, fake: torch.Tensor
@@ -41,8 +43,8 @@ def seconds(trainer: wgan_kit.Trainer, lean: bool, real: torch.Tensor, fake: tor
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--net", action="append", help="critic and generator plugin, repeatable "
-                        "[default: resnet]")
+    parser.add_argument("--case", action="append", choices=sorted(CASES),
+                        help="repeatable [default: cifar-resnet]")
     parser.add_argument("--precision", action="append", choices=["fp32", "bf16"],
                         help="repeatable [default: fp32 and bf16]")
     parser.add_argument("--rounds", type=int, default=5)
@@ -51,12 +53,13 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.rounds} rounds")
-    print("| critic | batch | precision | torch's ms | lean ms | torch's / lean |\n|" + " --- |" * 6)
-    for net, precision in itertools.product(args.net or ["resnet"],
-                                            args.precision or ["fp32", "bf16"]):
-        spec, batch = SPECS.get(net, IMAGE)
-        trainer = wgan_kit.compose(gen=net, critic=net, data=SyntheticData(spec), seed=0,
-                                   batch_size=batch, precision=precision, device="cpu")
+    print("| net | batch | precision | torch's ms | lean ms | torch's / lean |\n|" + " --- |" * 6)
+    for name, precision in itertools.product(args.case or ["cifar-resnet"],
+                                             args.precision or ["fp32", "bf16"]):
+        case = CASES[name]
+        spec, batch = case.spec, case.batch_size
+        trainer = wgan_kit.compose(gen=case.gen, critic=case.critic, data=SyntheticData(spec),
+                                   seed=0, batch_size=batch, precision=precision, device="cpu")
         real, fake = (synthetic_batch(spec, batch, seed=seed, device=torch.device("cpu"))
                       for seed in (0, 1))
         if real.dim() == 4:  # as the run lays images out (run.channels_last)
@@ -68,7 +71,7 @@ def main() -> None:
                 if round_:
                     times[lean].append(elapsed)
         ratio = statistics.median(a / b for a, b in zip(times[False], times[True]))
-        print(f"| {net} | {batch} | {precision} | {statistics.median(times[False]) * 1e3:.0f} | "
+        print(f"| {name} | {batch} | {precision} | {statistics.median(times[False]) * 1e3:.0f} | "
               f"{statistics.median(times[True]) * 1e3:.0f} | {ratio:.2f}× |", flush=True)
 
 

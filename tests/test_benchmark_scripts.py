@@ -25,5 +25,5 @@ def test_compare_times_both_loops_on_identical_nets():
 
 
 def test_penalty_pass_times_torchs_and_the_lean_double_backward():
-    out = run("penalty_pass.py", "--net", "mlp", "--precision", "fp32", "--rounds", "1")
-    assert re.search(r"\| mlp \| 256 \| fp32 \| \d+ \| \d+ \| [\d.]+× \|", out), out
+    out = run("penalty_pass.py", "--case", "toy-mlp", "--precision", "fp32", "--rounds", "1")
+    assert re.search(r"\| toy-mlp \| 256 \| fp32 \| \d+ \| \d+ \| [\d.]+× \|", out), out
