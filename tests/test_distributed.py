@@ -78,12 +78,16 @@ def weights(trainer) -> list[torch.Tensor]:
 
 def train_rank(index: int, port: int, folder: str) -> None:
     """One rank: the same calls `wgan-kit run` makes under torchrun."""
+    import faulthandler
     import os
+
+    faulthandler.enable(all_threads=True)  # should a rank abort in C++, show where it was
 
     os.environ.update(distributed.launch_environment(index, 2, port))
     torch.set_num_threads(1)
     rank = distributed.from_environment()
     distributed.join(rank, "cpu")
+    finished = False
     try:
         with pytest.raises(WganKitError, match="run.batch_size: 15 does not split evenly over 2 "
                                                 "processes; use a multiple of 2"):
@@ -94,8 +98,9 @@ def train_rank(index: int, port: int, folder: str) -> None:
             assert trainer.run.batch_size == PER_RANK
             trainer.train()
             torch.save(weights(trainer), f"{folder}/{kind}-{index}.pt")
+        finished = True
     finally:
-        distributed.leave()
+        distributed.leave(finished=finished)
 
 
 def test_two_ranks_hold_identical_weights_equal_to_one_process_on_the_global_batch(tmp_path):

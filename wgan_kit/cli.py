@@ -199,6 +199,7 @@ def run(
         if rank is None and nproc > 1:
             return _spawn_ranks(nproc, {**arguments, "nproc": 1})
     main = rank is None or rank.is_main
+    finished = False  # whether every rank reaches the end together (see distributed.leave)
     try:
         if rank is not None:
             device = distributed.join(rank, device)
@@ -267,11 +268,12 @@ def run(
                 print(f"stopped at step {trainer.step}; continue with: wgan-kit run --resume "
                       f"{trainer.folder.path if trainer.folder else out}", file=sys.stderr)
             raise typer.Exit(EXIT_STATUS[trainer.stop_requested])
+        finished = True
     except WganKitError as exc:
         raise _fail(exc.problems) from None
     finally:
         if rank is not None:
-            distributed.leave()
+            distributed.leave(finished=finished)
 
 
 def _spawn_ranks(nproc: int, arguments: dict[str, Any]) -> None:

@@ -107,8 +107,13 @@ def main_first(rank: Rank) -> Iterator[None]:
         dist.barrier()
 
 
-def leave() -> None:
+def leave(*, finished: bool) -> None:
+    """Leave the process group. After a finished run the ranks first wait for each other, so that
+    none tears its connections down while a peer may still use them; after a failure they do not
+    wait, as a peer may never arrive."""
     if dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 
