@@ -143,3 +143,14 @@ def test_run_with_nproc_writes_one_run_folder_and_resumes_exactly(tmp_path):
     resumed_weights, unbroken_weights = (load_file(folder / last) for folder in (out, unbroken))
     assert resumed_weights.keys() == unbroken_weights.keys()
     assert all(torch.equal(resumed_weights[k], unbroken_weights[k]) for k in resumed_weights)
+
+
+def test_run_with_nproc_refuses_what_every_rank_would_refuse_once_before_starting_them(tmp_path):
+    out = tmp_path / "run"
+    refused = subprocess.run([sys.executable, "-m", "wgan_kit", "run", "--nproc", "2",
+                              "--batch-size", "15", "--out", str(out)],
+                             capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "error: run.batch_size: 15 does not split evenly over 2 processes; use a multiple of 2"]
+    assert not out.exists()

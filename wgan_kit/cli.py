@@ -197,6 +197,10 @@ def run(
 
         rank = distributed.from_environment()
         if rank is None and nproc > 1:
+            try:
+                _check_before_spawning(arguments)
+            except WganKitError as exc:
+                raise _fail(exc.problems) from None
             return _spawn_ranks(nproc, {**arguments, "nproc": 1})
     main = rank is None or rank.is_main
     finished = False  # whether every rank reaches the end together (see distributed.leave)
@@ -274,6 +278,24 @@ def run(
     finally:
         if rank is not None:
             distributed.leave(finished=finished)
+
+
+def _check_before_spawning(arguments: dict[str, Any]) -> None:
+    """What every rank of `run --nproc N` would refuse, refused once, before any starts: the
+    settings, a batch that does not split over the ranks, an existing run folder. (A resumed run
+    keeps its own settings; its ranks check them.)"""
+    if arguments["resume"] is not None:
+        return
+    from .composition import resolve_layers
+    from .distributed import check_split
+    from .run_folder import RunFolder
+
+    named, flags = _chosen(arguments)
+    resolved = resolve_layers(_layers(arguments["config"], named, flags, arguments["set_"]),
+                              _registry(arguments["plugin"]), recipe=arguments["recipe"])
+    check_split(resolved.run.batch_size, arguments["nproc"])
+    if arguments["out"] is not None:
+        RunFolder.check(arguments["out"], overwrite=arguments["overwrite"])
 
 
 def _spawn_ranks(nproc: int, arguments: dict[str, Any]) -> None:

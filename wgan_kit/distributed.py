@@ -121,9 +121,7 @@ def shard(trainer: Trainer, rank: Rank) -> None:
     """Make `trainer` rank `rank`'s part of a data-parallel run (called on every rank, after
     building or resuming it, before training)."""
     run = trainer.run
-    if run.batch_size % rank.world_size:
-        raise WganKitError(f"run.batch_size: {run.batch_size} does not split evenly over "
-                           f"{rank.world_size} processes; use a multiple of {rank.world_size}")
+    check_split(run.batch_size, rank.world_size)
     # The config (and so the checkpoint) keeps the global batch; the loop sees this rank's part.
     trainer.run = run.model_copy(update={"batch_size": run.batch_size // rank.world_size,
                                          "seed": run.seed + rank.rank})
@@ -134,6 +132,12 @@ def shard(trainer: Trainer, rank: Rank) -> None:
     trainer.seed_of_step = functools.partial(_rank_seed, run.seed, rank.rank)
     if not rank.is_main:
         trainer.folder = None
+
+
+def check_split(batch_size: int, world_size: int) -> None:
+    if batch_size % world_size:
+        raise WganKitError(f"run.batch_size: {batch_size} does not split evenly over "
+                           f"{world_size} processes; use a multiple of {world_size}")
 
 
 def average_gradients(net: nn.Module) -> None:
