@@ -96,8 +96,9 @@ def train_rank(index: int, port: int, folder: str) -> None:
             trainer = make_trainer(kind, 2 * PER_RANK)
             distributed.shard(trainer, rank)
             assert trainer.run.batch_size == PER_RANK
-            trainer.train()
+            metrics = trainer.train()
             torch.save(weights(trainer), f"{folder}/{kind}-{index}.pt")
+            torch.save(metrics, f"{folder}/{kind}-metrics-{index}.pt")
         finished = True
     finally:
         distributed.leave(finished=finished)
@@ -112,11 +113,20 @@ def test_two_ranks_hold_identical_weights_equal_to_one_process_on_the_global_bat
         rank0, rank1 = (torch.load(tmp_path / f"{kind}-{i}.pt") for i in range(2))
         assert all(torch.equal(a, b) for a, b in zip(rank0, rank1, strict=True)), kind
     single = make_trainer("sharded", 2 * PER_RANK)
-    single.train()
+    single_metrics = single.train()
     # Averaging two half-batch means differs from one full-batch mean only in rounding.
     rank0 = torch.load(tmp_path / "sharded-0.pt")
     for a, b in zip(rank0, weights(single), strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    # Both ranks log the global batch's metrics: those of one process on it.
+    metrics = [{k: v for k, v in torch.load(tmp_path / f"sharded-metrics-{i}.pt").items()
+                if k != "gen_steps_per_s"} for i in range(2)]
+    assert metrics[0] == metrics[1]
+    averaged = metrics[0]
+    assert averaged.keys() == single_metrics.keys() - {"gen_steps_per_s"}
+    assert "grad_norm_max" in averaged
+    for name, value in averaged.items():
+        assert value == pytest.approx(single_metrics[name], rel=1e-5, abs=1e-6), name
     assert not torch.equal(rank0[0], weights(make_trainer("sharded", 2 * PER_RANK))[0])  # trained
 
 

@@ -5,7 +5,7 @@ samples is split evenly: each rank trains on `batch_size // world_size` samples 
 from its own real-batch stream (the run's seed plus the rank) and its own z and ε streams, seeded
 afresh at each generator step from (seed, rank, step). Rank 0 alone logs, draws pictures and
 writes checkpoints; every rank resumes from them, and a resumed run ends with the weights of one
-that never stopped.
+that never stopped. The metrics it logs are the global batch's, averaged over the ranks.
 
 Why the nets are not wrapped in `DistributedDataParallel`: each critic step runs the critic three
 times (real, fake, and the penalty's interpolates) and differentiates the last pass twice, through
@@ -34,7 +34,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .engine import Trainer
+from .engine import RunningMeans, Trainer
 from .errors import WganKitError
 
 
@@ -129,6 +129,7 @@ def shard(trainer: Trainer, rank: Rank) -> None:
         for tensor in (*net.parameters(), *net.buffers()):
             dist.broadcast(tensor.data, src=0)  # one starting point, whatever built the nets
     trainer.acceleration.gradient_sync = average_gradients
+    trainer.metrics_sync = global_metrics
     trainer.seed_of_step = functools.partial(_rank_seed, run.seed, rank.rank)
     if not rank.is_main:
         trainer.folder = None
@@ -152,6 +153,21 @@ def average_gradients(net: nn.Module) -> None:
     for gradient in gradients:
         gradient.copy_(flat[offset:offset + gradient.numel()].view_as(gradient))
         offset += gradient.numel()
+
+
+def global_metrics(means: RunningMeans) -> None:
+    """Make a rank's running means and maxima those of the global batch, the same on every rank
+    (so a non-finite value stops them all): one all-reduce for the means, one for the maxima.
+    Every rank logs the same names the same number of times, so averaging the sums suffices."""
+    for values, reduce in ((means.sums, dist.ReduceOp.SUM), (means.maxima, dist.ReduceOp.MAX)):
+        if not values:
+            continue
+        names = sorted(values)
+        flat = torch.stack([values[name].reshape(()) for name in names])
+        dist.all_reduce(flat, op=reduce)
+        if reduce == dist.ReduceOp.SUM:
+            flat /= dist.get_world_size()
+        values.update(zip(names, flat.unbind()))
 
 
 def _rank_seed(seed: int, rank: int, step: int) -> int:

@@ -113,6 +113,8 @@ class Trainer:
         # A data-parallel rank's streams restart at each generator step from a seed of the step
         # (set by `wgan_kit.distributed`), so that a resumed run draws what an unbroken one would.
         self.seed_of_step: Callable[[int], int] | None = None
+        # A rank's metrics made the global batch's before each log line (`wgan_kit.distributed`).
+        self.metrics_sync: Callable[[RunningMeans], None] | None = None
         self.stop_requested: signal.Signals | None = None  # set by a signal handler: stop cleanly
         # Pictures use the same latent points throughout, so that they show progress, not noise.
         fixed = torch.Generator().manual_seed(self.run.seed)
@@ -269,6 +271,8 @@ class Trainer:
             metrics = None
             if self.step % run.log_every == 0 or last:
                 now = time.perf_counter()
+                if self.metrics_sync:
+                    self.metrics_sync(means)
                 metrics = means.pop()
                 _refuse_non_finite(self.step, metrics)
                 metrics = {"step": self.step, **metrics,
