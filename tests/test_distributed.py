@@ -164,3 +164,18 @@ def test_run_with_nproc_refuses_what_every_rank_would_refuse_once_before_startin
     assert refused.stderr.splitlines() == [
         "error: run.batch_size: 15 does not split evenly over 2 processes; use a multiple of 2"]
     assert not out.exists()
+
+
+def test_torchrun_launches_the_same_run(tmp_path):
+    """The README's `torchrun -m wgan_kit run`, through torch's own launcher."""
+    out = tmp_path / "run"
+    launched = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "wgan_kit", "run", "--steps", "2", "--batch-size", "16", "--set", "gen.hidden=16",
+         "--set", "critic.hidden=16", "--set", "run.log_every=1", "--quiet", "--out", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert launched.returncode == 0, launched.stderr
+    assert launched.stderr.count("step 2/2") == 1  # rank 0 alone reports
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2]
+    assert (out / "checkpoints" / "step-00000002.safetensors").exists()
