@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -102,6 +104,47 @@ def train_rank(index: int, port: int, folder: str) -> None:
         finished = True
     finally:
         distributed.leave(finished=finished)
+
+
+class StopRequestAt:
+    """A progress display that, at `step`, asks its trainer to stop, as a SIGTERM would."""
+
+    def __init__(self, trainer, step: int) -> None:
+        self.trainer, self.step = trainer, step
+
+    def start(self, done: int, total: int) -> None: ...
+
+    def advance(self, step: int, metrics) -> None:
+        if step == self.step:
+            self.trainer.stop_requested = signal.SIGTERM
+
+    def note(self, text: str) -> None: ...
+
+
+def stop_one_rank(index: int, port: int, folder: str) -> None:
+    """Rank 1 alone is asked to stop after step 2; both ranks should stop after step 3."""
+    import os
+
+    os.environ.update(distributed.launch_environment(index, 2, port))
+    torch.set_num_threads(1)
+    rank = distributed.from_environment()
+    distributed.join(rank, "cpu")
+    try:
+        trainer = make_trainer("builtin", 2 * PER_RANK)
+        trainer.run = trainer.run.model_copy(update={"steps": 10})
+        distributed.shard(trainer, rank)
+        trainer.train(progress=StopRequestAt(trainer, 2) if index == 1 else None)
+        Path(folder, f"stopped-{index}").write_text(f"{trainer.step} {trainer.stop_requested}")
+    finally:
+        distributed.leave(finished=False)
+
+
+def test_a_stop_request_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
+    torch.multiprocessing.start_processes(stop_one_rank, args=(distributed.free_port(),
+                                                               str(tmp_path)),
+                                          nprocs=2, start_method="spawn")
+    assert [(tmp_path / f"stopped-{i}").read_text() for i in range(2)] == [
+        f"3 {signal.SIGTERM}"] * 2
 
 
 def test_two_ranks_hold_identical_weights_equal_to_one_process_on_the_global_batch(tmp_path):

@@ -58,6 +58,24 @@ def test_a_signal_finishes_the_step_writes_a_checkpoint_and_says_how_to_resume(t
     assert metadata["step"] >= 3
 
 
+def test_ctrl_c_stops_every_rank_of_a_multi_process_run_at_one_step(tmp_path):
+    out = tmp_path / "run"
+    # A terminal's Ctrl-C signals the whole process group: the launcher and each rank.
+    command = [wgan_kit_command(), "run", "--nproc", "2", "--out", str(out), *SMALL,
+               "--steps", "100000", "--set", "run.checkpoint_every=100000"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    wait_for(lambda: logged_steps(out) >= 3)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.count("finishing step") == 1  # rank 0 speaks for both
+    assert f"continue with: wgan-kit run --resume {out}" in stderr
+    assert "Terminating process" not in stderr and "Traceback" not in stderr
+    [checkpoint] = (out / "checkpoints").iterdir()
+    assert load(checkpoint)[1]["step"] >= 3
+
+
 def test_a_second_ctrl_c_stops_at_once(tmp_path):
     out = tmp_path / "run"
     # Wide nets make a step long enough for the second signal to land inside it.

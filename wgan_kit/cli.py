@@ -255,7 +255,7 @@ def run(
         progress = (None if not main else
                     LineProgress() if quiet or not sys.stderr.isatty() else BarProgress())
         try:
-            with stop_gracefully(trainer):
+            with stop_gracefully(trainer, announce=main):
                 try:
                     trainer.train(progress=progress)
                 finally:
@@ -304,20 +304,31 @@ def _spawn_ranks(nproc: int, arguments: dict[str, Any]) -> None:
 
     from .distributed import free_port
 
+    # The ranks stop on a signal together (at the same step); they report it here rather than by
+    # their exit status, which torch would take for a failure and answer by killing the others.
+    stopped = torch.multiprocessing.get_context("spawn").Value("i", 0)
     try:
-        torch.multiprocessing.start_processes(_run_rank, args=(nproc, free_port(), arguments),
-                                              nprocs=nproc, start_method="spawn")
+        torch.multiprocessing.start_processes(
+            _run_rank, args=(nproc, free_port(), arguments, stopped), nprocs=nproc,
+            start_method="spawn")
     except torch.multiprocessing.ProcessExitedException as exc:
         raise typer.Exit(exc.exit_code if exc.exit_code and exc.exit_code > 0 else 1) from None
+    if stopped.value:
+        raise typer.Exit(stopped.value)
 
 
-def _run_rank(index: int, nproc: int, port: int, arguments: dict[str, Any]) -> None:
+def _run_rank(index: int, nproc: int, port: int, arguments: dict[str, Any], stopped: Any
+              ) -> None:
     from .distributed import launch_environment
+    from .interrupts import EXIT_STATUS
 
     os.environ.update(launch_environment(index, nproc, port))
     try:
         run(**arguments)
     except typer.Exit as exc:
+        if exc.exit_code in EXIT_STATUS.values():
+            stopped.value = exc.exit_code
+            return
         sys.exit(exc.exit_code)
 
 

@@ -5,7 +5,8 @@ samples is split evenly: each rank trains on `batch_size // world_size` samples 
 from its own real-batch stream (the run's seed plus the rank) and its own z and ε streams, seeded
 afresh at each generator step from (seed, rank, step). Rank 0 alone logs, draws pictures and
 writes checkpoints; every rank resumes from them, and a resumed run ends with the weights of one
-that never stopped. The metrics it logs are the global batch's, averaged over the ranks.
+that never stopped. The metrics it logs are the global batch's, averaged over the ranks, and a
+signal to any rank (Ctrl-C, SIGTERM) stops every rank after the same step.
 
 Why the nets are not wrapped in `DistributedDataParallel`: each critic step runs the critic three
 times (real, fake, and the penalty's interpolates) and differentiates the last pass twice, through
@@ -25,6 +26,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import signal
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,6 +132,10 @@ def shard(trainer: Trainer, rank: Rank) -> None:
             dist.broadcast(tensor.data, src=0)  # one starting point, whatever built the nets
     trainer.acceleration.gradient_sync = average_gradients
     trainer.metrics_sync = global_metrics
+    # Stop requests travel over CPU (gloo) whatever the backend, so agreeing waits for no device.
+    trainer.stop_sync = functools.partial(
+        _first_stop_request, group=None if dist.get_backend() == "gloo" else dist.new_group(
+            backend="gloo"))
     trainer.seed_of_step = functools.partial(_rank_seed, run.seed, rank.rank)
     if not rank.is_main:
         trainer.folder = None
@@ -168,6 +174,15 @@ def global_metrics(means: RunningMeans) -> None:
         if reduce == dist.ReduceOp.SUM:
             flat /= dist.get_world_size()
         values.update(zip(names, flat.unbind()))
+
+
+def _first_stop_request(requested: signal.Signals | None, group: dist.ProcessGroup | None
+                        ) -> signal.Signals | None:
+    """The stop request of any rank (SIGTERM over SIGINT), the same on every rank: one
+    all-reduce of one number per generator step."""
+    number = torch.tensor([0 if requested is None else int(requested)])
+    dist.all_reduce(number, op=dist.ReduceOp.MAX, group=group)
+    return signal.Signals(int(number)) if number.item() else None
 
 
 def _rank_seed(seed: int, rank: int, step: int) -> int:

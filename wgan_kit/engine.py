@@ -116,6 +116,8 @@ class Trainer:
         # A rank's metrics made the global batch's before each log line (`wgan_kit.distributed`).
         self.metrics_sync: Callable[[RunningMeans], None] | None = None
         self.stop_requested: signal.Signals | None = None  # set by a signal handler: stop cleanly
+        # The stop request of any rank, so that all stop at the same step (`wgan_kit.distributed`).
+        self.stop_sync: Callable[[signal.Signals | None], signal.Signals | None] | None = None
         # Pictures use the same latent points throughout, so that they show progress, not noise.
         fixed = torch.Generator().manual_seed(self.run.seed)
         self.fixed_latent = torch.randn(1000, parts.generator.latent_dim, generator=fixed).to(device)
@@ -266,7 +268,12 @@ class Trainer:
             if run.heldout_every and self.step % run.heldout_every == 0:
                 means.add(**self.heldout_losses(real))
 
-            stopping = self.stop_requested is not None  # read once: a signal may land any time
+            requested = self.stop_requested  # read once: a signal may land any time
+            if self.stop_sync:  # a request after the read is kept for the next step
+                requested = self.stop_sync(requested)
+                if requested is not None:
+                    self.stop_requested = requested
+            stopping = requested is not None
             last = self.step == run.steps or stopping
             metrics = None
             if self.step % run.log_every == 0 or last:

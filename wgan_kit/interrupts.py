@@ -15,16 +15,19 @@ EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal numb
 
 
 @contextmanager
-def stop_gracefully(trainer: Trainer) -> Iterator[None]:
+def stop_gracefully(trainer: Trainer, *, announce: bool = True) -> Iterator[None]:
     """While inside, SIGINT and SIGTERM ask `trainer` to stop after its current step; the signal
-    received is left in `trainer.stop_requested`."""
+    received is left in `trainer.stop_requested`. With `announce`, says so on stderr (one rank of
+    a data-parallel run speaks for all)."""
 
     def handle(number: int, frame: FrameType | None) -> None:
         if trainer.stop_requested is not None and number == signal.SIGINT:
             raise KeyboardInterrupt  # the second Ctrl-C: stop now, keep the last checkpoint
         trainer.stop_requested = signal.Signals(number)
-        print(f"\n{trainer.stop_requested.name}: finishing step {trainer.step + 1}, then writing a "
-              "checkpoint (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        if announce:
+            print(f"\n{trainer.stop_requested.name}: finishing step {trainer.step + 1}, then "
+                  "writing a checkpoint (Ctrl-C again to stop at once)", file=sys.stderr,
+                  flush=True)
 
     previous = {number: signal.signal(number, handle) for number in EXIT_STATUS}
     try:
