@@ -89,8 +89,13 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert "stopped at once" in stderr
     assert "Traceback" not in stderr
+    # A hint to resume only where there is a checkpoint to resume from.
+    if any((out / "checkpoints").glob("*.safetensors")):
+        assert f"stopped at once; continue from the last checkpoint with: wgan-kit run " \
+               f"--resume {out}" in stderr
+    else:
+        assert "stopped at once, before the first checkpoint" in stderr
 
 
 def test_kill_9_then_resume_continues_from_the_last_checkpoint(tmp_path):

@@ -262,10 +262,11 @@ def run(
                     if progress:
                         progress.stop()
         except KeyboardInterrupt:
-            if main:
+            if main and trainer.folder and trainer.folder.checkpoint_steps():
                 print(f"stopped at once; continue from the last checkpoint with: wgan-kit run "
-                      f"--resume {trainer.folder.path if trainer.folder else out}",
-                      file=sys.stderr)
+                      f"--resume {trainer.folder.path}", file=sys.stderr)
+            elif main:
+                print("stopped at once, before the first checkpoint", file=sys.stderr)
             raise typer.Exit(130) from None
         if trainer.stop_requested is not None:
             if main:
