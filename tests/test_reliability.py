@@ -58,17 +58,22 @@ def test_a_signal_finishes_the_step_writes_a_checkpoint_and_says_how_to_resume(t
     assert metadata["step"] >= 3
 
 
-def test_ctrl_c_stops_every_rank_of_a_multi_process_run_at_one_step(tmp_path):
+@pytest.mark.parametrize("number, status, to_group", [
+    (signal.SIGINT, 130, True),  # a terminal's Ctrl-C: the launcher and each rank get it
+    (signal.SIGTERM, 143, True),  # e.g. `timeout`, or a scheduler stopping the process group
+    (signal.SIGTERM, 143, False),  # `kill` of the launcher alone
+])
+def test_a_signal_stops_every_rank_of_a_multi_process_run_at_one_step(tmp_path, number, status,
+                                                                       to_group):
     out = tmp_path / "run"
-    # A terminal's Ctrl-C signals the whole process group: the launcher and each rank.
     command = [wgan_kit_command(), "run", "--nproc", "2", "--out", str(out), *SMALL,
                "--steps", "100000", "--set", "run.checkpoint_every=100000"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     wait_for(lambda: logged_steps(out) >= 3)
-    os.killpg(process.pid, signal.SIGINT)
+    (os.killpg if to_group else os.kill)(process.pid, number)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert process.returncode == status, stderr
     assert stderr.count("finishing step") == 1  # rank 0 speaks for both
     assert f"continue with: wgan-kit run --resume {out}" in stderr
     assert "Terminating process" not in stderr and "Traceback" not in stderr

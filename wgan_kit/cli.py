@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import typing
 from datetime import datetime
@@ -308,10 +309,24 @@ def _spawn_ranks(nproc: int, arguments: dict[str, Any]) -> None:
     # The ranks stop on a signal together (at the same step); they report it here rather than by
     # their exit status, which torch would take for a failure and answer by killing the others.
     stopped = torch.multiprocessing.get_context("spawn").Value("i", 0)
+    ranks = torch.multiprocessing.start_processes(
+        _run_rank, args=(nproc, free_port(), arguments, stopped), nprocs=nproc,
+        start_method="spawn", join=False)
+
+    def pass_on(number: int, frame: Any) -> None:
+        for process in ranks.processes:
+            if process.is_alive():
+                os.kill(process.pid, number)
+
+    # A terminal's Ctrl-C reaches every rank itself. SIGTERM is passed on, so that it stops the
+    # ranks cleanly whether it was sent to the launcher alone or to the whole process group (a
+    # rank takes a repeated SIGTERM as the same request); left to its default, it would end the
+    # launcher at once, and torch would then interrupt the ranks a second time.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, pass_on)
     try:
-        torch.multiprocessing.start_processes(
-            _run_rank, args=(nproc, free_port(), arguments, stopped), nprocs=nproc,
-            start_method="spawn")
+        while not ranks.join():
+            pass
     except torch.multiprocessing.ProcessExitedException as exc:
         raise typer.Exit(exc.exit_code if exc.exit_code and exc.exit_code > 0 else 1) from None
     if stopped.value:

@@ -21,8 +21,10 @@ def stop_gracefully(trainer: Trainer, *, announce: bool = True) -> Iterator[None
     a data-parallel run speaks for all)."""
 
     def handle(number: int, frame: FrameType | None) -> None:
-        if trainer.stop_requested is not None and number == signal.SIGINT:
-            raise KeyboardInterrupt  # the second Ctrl-C: stop now, keep the last checkpoint
+        if trainer.stop_requested is not None:
+            if number == signal.SIGINT:
+                raise KeyboardInterrupt  # the second Ctrl-C: stop now, keep the last checkpoint
+            return  # a repeated SIGTERM: the same request
         trainer.stop_requested = signal.Signals(number)
         if announce:
             print(f"\n{trainer.stop_requested.name}: finishing step {trainer.step + 1}, then "
