@@ -20,8 +20,9 @@ from rich.text import Text
 from .errors import WganKitError
 
 if TYPE_CHECKING:
+    from .config import RunConfig
     from .preflight import Preflight
-    from .registry import Recipe
+    from .registry import Recipe, Registry
 
 app = typer.Typer(
     help="Train Wasserstein GANs (WGAN-GP, WGAN with clipping) and their baselines from plugins.\n\n"
@@ -119,6 +120,15 @@ def _layers(config: Path | None, named: dict[str, str | None], flags: dict[str, 
     layers.append({"run": {k: v for k, v in flags.items() if v is not None}})
     layers.append(parse_assignments(assignments or []))
     return layers
+
+
+def _resolved(arguments: dict[str, Any], registry: Registry) -> RunConfig:
+    """The settings a command's flags choose, resolved: --recipe < --config < named flags < --set."""
+    from .composition import resolve_layers
+
+    named, flags = _chosen(arguments)
+    return resolve_layers(_layers(arguments["config"], named, flags, arguments["set_"]), registry,
+                          recipe=arguments["recipe"])
 
 
 def _set_threads(threads: int | None) -> None:
@@ -225,9 +235,9 @@ def run(
             with distributed.main_first(rank) if rank else contextlib.nullcontext():
                 trainer = resume_run(resume, registry=registry, steps=steps, device=device)
         else:
-            from .composition import build, resolve_layers
+            from .composition import build
 
-            resolved = resolve_layers(_layers(config, named, flags, set_), registry, recipe=recipe)
+            resolved = _resolved({**arguments, "device": device}, registry)
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
                                          f"{resolved.name_of('gen')}-"
                                          f"{resolved.name_of('constraint')}")
@@ -288,13 +298,10 @@ def _check_before_spawning(arguments: dict[str, Any]) -> None:
     keeps its own settings; its ranks check them.)"""
     if arguments["resume"] is not None:
         return
-    from .composition import resolve_layers
     from .distributed import check_split
     from .run_folder import RunFolder
 
-    named, flags = _chosen(arguments)
-    resolved = resolve_layers(_layers(arguments["config"], named, flags, arguments["set_"]),
-                              _registry(arguments["plugin"]), recipe=arguments["recipe"])
+    resolved = _resolved(arguments, _registry(arguments["plugin"]))
     check_split(resolved.run.batch_size, arguments["nproc"])
     if arguments["out"] is not None:
         RunFolder.check(arguments["out"], overwrite=arguments["overwrite"])
@@ -382,11 +389,9 @@ def bench(
     arguments = dict(locals())
     try:
         from .benchmark import SyntheticData, measure
-        from .composition import build, resolve_layers
+        from .composition import build
 
-        named, flags = _chosen(arguments)
-        resolved = resolve_layers(_layers(config, named, flags, set_), _registry(plugin),
-                                  recipe=recipe)
+        resolved = _resolved(arguments, _registry(plugin))
         source = resolved.parts["data"]
         synthetic = SyntheticData(source.component.factory(source.options).spec)
         _set_threads(threads)
@@ -439,13 +444,11 @@ def check(
     """
     arguments = dict(locals())
     try:
-        from .composition import build, resolve_layers
+        from .composition import build
         from .preflight import run_preflight
 
-        named, flags = _chosen(arguments)
         registry = _registry(plugin)
-        trainer = build(resolve_layers(_layers(config, named, flags, set_), registry,
-                                       recipe=recipe), hooks=registry.hooks.hook)
+        trainer = build(_resolved(arguments, registry), hooks=registry.hooks.hook)
         _set_threads(threads)
         report = run_preflight(trainer, registry)
     except WganKitError as exc:
