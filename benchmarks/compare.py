@@ -22,6 +22,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,17 +105,28 @@ def compare(case: Case, precision: str, args: argparse.Namespace,
             "ratio_max": max(ratios)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_case_arguments(parser: argparse.ArgumentParser, default_cases: list[str]) -> None:
+    """--case, --precision and --threads, as this script and `penalty_pass.py` take them."""
     parser.add_argument("--case", action="append", choices=sorted(CASES),
-                        help="repeatable [default: toy-mlp and cifar-resnet]")
+                        help=f"repeatable [default: {' and '.join(default_cases)}]")
     parser.add_argument("--precision", action="append", choices=["fp32", "bf16"],
                         help="repeatable [default: fp32 and bf16]")
+    parser.add_argument("--threads", type=int, help="torch CPU threads [default: torch's]")
+    parser.set_defaults(default_cases=default_cases)
+
+
+def chosen_cases(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    """(case, precision) pairs to run, from the arguments `add_case_arguments` added."""
+    return itertools.product(args.case or args.default_cases, args.precision or ["fp32", "bf16"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_case_arguments(parser, ["toy-mlp", "cifar-resnet"])
     parser.add_argument("--gen-steps", type=int, default=10, help="generator steps per timing")
     parser.add_argument("--rounds", type=int, default=5, help="timings of each loop")
     parser.add_argument("--warmup", type=int, default=2, help="untimed generator steps first")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--threads", type=int, help="torch CPU threads [default: torch's]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="a setting for wgan-kit's run, e.g. run.fuse_critic=false")
@@ -132,8 +144,7 @@ def main() -> None:
     header = "| net | batch | precision | device | ours it/s | plain it/s | ratio (min–max) |"
     print(header + "\n|" + " --- |" * 7, flush=True)
     rows = []
-    for name, precision in itertools.product(args.case or ["toy-mlp", "cifar-resnet"],
-                                             args.precision or ["fp32", "bf16"]):
+    for name, precision in chosen_cases(args):
         case = CASES[name]
         try:
             result = compare(case, precision, args, registry)

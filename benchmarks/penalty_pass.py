@@ -12,7 +12,6 @@ median time of each and the median of the per-round ratios.
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 import sys
 import time
@@ -26,7 +25,8 @@ from wgan_kit.benchmark import SyntheticData, synthetic_batch
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 
 sys.path.insert(0, str(Path(__file__).parent))
-from compare import CASES  # noqa: E402  the same nets, shapes and batches as the loop comparison
+# The same nets, shapes, batches and options as the loop comparison:
+from compare import CASES, add_case_arguments, chosen_cases  # noqa: E402
 
 
 def seconds(trainer: wgan_kit.Trainer, lean: bool, real: torch.Tensor, fake: torch.Tensor
@@ -43,19 +43,14 @@ def seconds(trainer: wgan_kit.Trainer, lean: bool, real: torch.Tensor, fake: tor
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--case", action="append", choices=sorted(CASES),
-                        help="repeatable [default: cifar-resnet]")
-    parser.add_argument("--precision", action="append", choices=["fp32", "bf16"],
-                        help="repeatable [default: fp32 and bf16]")
+    add_case_arguments(parser, ["cifar-resnet"])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", type=int, help="torch CPU threads [default: torch's]")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.rounds} rounds")
     print("| net | batch | precision | torch's ms | lean ms | torch's / lean |\n|" + " --- |" * 6)
-    for name, precision in itertools.product(args.case or ["cifar-resnet"],
-                                             args.precision or ["fp32", "bf16"]):
+    for name, precision in chosen_cases(args):
         case = CASES[name]
         spec, batch = case.spec, case.batch_size
         trainer = wgan_kit.compose(gen=case.gen, critic=case.critic, data=SyntheticData(spec),
