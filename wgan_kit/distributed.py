@@ -182,7 +182,8 @@ def _first_stop_request(requested: signal.Signals | None, group: dist.ProcessGro
     all-reduce of one number per generator step."""
     number = torch.tensor([0 if requested is None else int(requested)])
     dist.all_reduce(number, op=dist.ReduceOp.MAX, group=group)
-    return signal.Signals(int(number)) if number.item() else None
+    agreed = int(number)
+    return signal.Signals(agreed) if agreed else None
 
 
 def _rank_seed(seed: int, rank: int, step: int) -> int:
