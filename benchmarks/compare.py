@@ -29,9 +29,9 @@ from pathlib import Path
 import torch
 
 import wgan_kit
-from wgan_kit.benchmark import SyntheticData, measure, synthetic_batch
-from wgan_kit.config import parse_value
-from wgan_kit.randomness import seed_everything
+from wgan_kit.evaluation.benchmark import SyntheticData, measure, synthetic_batch
+from wgan_kit.core.config import parse_value
+from wgan_kit.core.randomness import seed_everything
 
 sys.path.insert(0, str(Path(__file__).parent))
 from plain_wgan_gp import PlainWGANGP  # noqa: E402

@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 import wgan_kit
-from wgan_kit.acceleration import PenaltyPass
-from wgan_kit.benchmark import SyntheticData, synthetic_batch
+from wgan_kit.training.acceleration import PenaltyPass
+from wgan_kit.evaluation.benchmark import SyntheticData, synthetic_batch
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -33,7 +33,7 @@ from scipy.stats import spearmanr
 
 import wgan_kit
 from wgan_kit.evaluation import evaluate
-from wgan_kit.report import read_metrics
+from wgan_kit.evaluation.report import read_metrics
 
 FULL = {"steps": 800, "segments": 10, "n": 500, "filters": 32, "batch_size": 64,
         "classifier": {}, "overfit_steps": 800, "overfit_filters": 64, "heldout_every": 5,

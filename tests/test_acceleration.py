@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import wgan_kit
-from wgan_kit.acceleration import PenaltyPass
-from wgan_kit.double_backward import LeanDoubleBackward
+from wgan_kit.training.acceleration import PenaltyPass
+from wgan_kit.training.double_backward import LeanDoubleBackward
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 
 PLAIN = {"fuse_critic": False, "lean_double_backward": False, "fused_optimizer": False,

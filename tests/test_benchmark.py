@@ -9,7 +9,7 @@ import torch
 from typer.testing import CliRunner
 
 import wgan_kit
-from wgan_kit.benchmark import SyntheticData
+from wgan_kit.evaluation.benchmark import SyntheticData
 from wgan_kit.cli import app
 
 TINY = ["--set", "gen.hidden=16", "--set", "critic.hidden=16", "--batch-size", "16"]

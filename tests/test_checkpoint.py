@@ -10,7 +10,7 @@ import torch
 
 import wgan_kit
 from wgan_kit import WganKitError
-from wgan_kit.checkpoint import load
+from wgan_kit.core.checkpoint import load
 
 
 def weights(trainer) -> dict[str, torch.Tensor]:

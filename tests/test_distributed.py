@@ -17,7 +17,7 @@ from torch import nn
 
 import wgan_kit
 from wgan_kit import WganKitError
-from wgan_kit import distributed
+from wgan_kit.training import distributed
 
 PER_RANK = 8  # samples per rank and step; the global batch is twice that
 

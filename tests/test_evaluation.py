@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import wgan_kit
 from wgan_kit.cli import app
-from wgan_kit.evaluation import (as_channels_first, evaluate, exact_w1, image_scores,
+from wgan_kit.evaluation.scores import (as_channels_first, evaluate, exact_w1, image_scores,
                                  mode_coverage, ngram_jsd)
 from tiny_sources import SENTENCES, LabelledStripes, TinyText, decoded_stripes
 

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 import wgan_kit
-from wgan_kit import hookimpl, hookspecs
+from wgan_kit import hookimpl
+from wgan_kit.core import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 LIFECYCLE = ["run_started", "step_logged", "checkpoint_saved", "samples_saved", "run_finished"]

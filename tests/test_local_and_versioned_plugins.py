@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import wgan_kit
 from wgan_kit import Component, NoOptions, WganKitError, load_registry
-from wgan_kit import registry as registry_module
+from wgan_kit.core import registry as registry_module
 from wgan_kit.builtins.wasserstein import WassersteinObjective
 from wgan_kit.cli import app
 

@@ -20,7 +20,7 @@ from wgan_kit import Check, Registry, SampleSpec, hookimpl
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 from wgan_kit.builtins.weight_clipping import WeightClipping
 from wgan_kit.cli import app
-from wgan_kit.preflight import (
+from wgan_kit.training.preflight import (
     check_device,
     check_double_backward,
     check_first_steps,

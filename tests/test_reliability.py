@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from wgan_kit.checkpoint import load
+from wgan_kit.core.checkpoint import load
 
 SMALL = ["--batch-size", "16", "--set", "gen.hidden=16", "--set", "critic.hidden=16",
          "--set", "run.log_every=1"]
@@ -121,7 +121,7 @@ def test_kill_9_then_resume_continues_from_the_last_checkpoint(tmp_path):
 WRITER = """
 import sys, torch
 from pathlib import Path
-from wgan_kit.checkpoint import save
+from wgan_kit.core.checkpoint import save
 path = Path(sys.argv[1])
 i = 0
 while True:

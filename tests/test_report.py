@@ -17,7 +17,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 from wgan_kit.cli import app
-from wgan_kit.report import curve_png, value_surface_png, wall_clock, weight_histogram_png
+from wgan_kit.evaluation.report import curve_png, value_surface_png, wall_clock, weight_histogram_png
 
 runner = CliRunner()
 

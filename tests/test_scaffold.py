@@ -12,7 +12,7 @@ import tomllib
 from typer.testing import CliRunner
 
 from wgan_kit.cli import app
-from wgan_kit.scaffold import KINDS
+from wgan_kit.kit.scaffold import KINDS
 
 runner = CliRunner()
 

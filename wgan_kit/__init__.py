@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import WganKitError
-from .hookspecs import Check, hookimpl
-from .protocols import (
+from .core.hookspecs import Check, hookimpl
+from .core.protocols import (
     Critic,
     DataSource,
     Generator,
@@ -23,15 +23,16 @@ from .protocols import (
     Penalty,
     SampleSpec,
 )
-from .registry import PLUGIN_API, Component, NoOptions, Recipe, Registry, load_registry, register
+from .core.registry import PLUGIN_API, Component, NoOptions, Recipe, Registry, load_registry, register
 
 if TYPE_CHECKING:
-    from .composition import compose, resume
-    from .engine import Trainer
+    from .core.engine import Trainer
+    from .training.composition import compose, resume
 
 __version__ = "0.1.0"
 
-_HEAVY = {"compose": "composition", "resume": "composition", "Trainer": "engine"}
+_HEAVY = {"compose": "training.composition", "resume": "training.composition",
+          "Trainer": "core.engine"}
 
 
 def __getattr__(name: str) -> Any:

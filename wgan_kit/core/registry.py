@@ -31,7 +31,7 @@ import pluggy
 from pydantic import BaseModel, ConfigDict
 
 from . import hookspecs
-from .errors import WganKitError
+from ..errors import WganKitError
 from .hookspecs import hookimpl
 
 ENTRY_POINT_GROUP = "wgan_kit"

@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .errors import WganKitError
+from ..errors import WganKitError
 
 if TYPE_CHECKING:
-    from .config import RunConfig
-    from .preflight import Preflight
-    from .registry import Recipe, Registry
+    from ..core.config import RunConfig
+    from ..training.preflight import Preflight
+    from ..core.registry import Recipe, Registry
 
 app = typer.Typer(
     help="Train Wasserstein GANs (WGAN-GP, WGAN with clipping) and their baselines from plugins.\n\n"
@@ -51,7 +51,7 @@ def _fail(problems: list[str]) -> typer.Exit:
 
 def _registry(plugin_files: list[Path] | None = None):
     """The installed plugins, and the `--plugin` files, whose load errors are the user's."""
-    from .registry import LOCAL_PACKAGE, import_plugin_file, load_registry, register
+    from ..core.registry import LOCAL_PACKAGE, import_plugin_file, load_registry, register
 
     for path in plugin_files or []:
         register(import_plugin_file(path))
@@ -113,7 +113,7 @@ def _chosen(arguments: dict[str, Any]) -> tuple[dict[str, str | None], dict[str,
 def _layers(config: Path | None, named: dict[str, str | None], flags: dict[str, Any],
             assignments: list[str] | None) -> list[dict[str, dict[str, Any]]]:
     """The settings the shared flags give, as layers in order: --config < named flags < --set."""
-    from .config import load_toml, parse_assignments
+    from ..core.config import load_toml, parse_assignments
 
     layers = [load_toml(config)] if config else []
     layers.append({s: {"name": v} for s, v in named.items() if v is not None})
@@ -124,7 +124,7 @@ def _layers(config: Path | None, named: dict[str, str | None], flags: dict[str, 
 
 def _resolved(arguments: dict[str, Any], registry: Registry) -> RunConfig:
     """The settings a command's flags choose, resolved: --recipe < --config < named flags < --set."""
-    from .composition import resolve_layers
+    from ..training.composition import resolve_layers
 
     named, flags = _chosen(arguments)
     return resolve_layers(_layers(arguments["config"], named, flags, arguments["set_"]), registry,
@@ -200,11 +200,11 @@ def run(
     metrics.jsonl, safetensors checkpoints, pictures of samples and preflight.json.
     """
     arguments = dict(locals())
-    from .run_folder import RunFolder
+    from ..core.run_folder import RunFolder
 
     rank = None
     if nproc > 1 or "WORLD_SIZE" in os.environ:
-        from . import distributed
+        from ..training import distributed
 
         rank = distributed.from_environment()
         if rank is None and nproc > 1:
@@ -230,12 +230,12 @@ def run(
             if given:
                 raise WganKitError(f"--resume continues a run as it was configured; drop "
                                    f"{', '.join(given)} (only --steps and --device may change)")
-            from .composition import resume as resume_run
+            from ..training.composition import resume as resume_run
 
             with distributed.main_first(rank) if rank else contextlib.nullcontext():
                 trainer = resume_run(resume, registry=registry, steps=steps, device=device)
         else:
-            from .composition import build
+            from ..training.composition import build
 
             resolved = _resolved({**arguments, "device": device}, registry)
             out = out or Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-"
@@ -244,13 +244,13 @@ def run(
             if main:
                 RunFolder.check(out, overwrite=overwrite)
             trainer = build(resolved, hooks=registry.hooks.hook)
-        from .interrupts import EXIT_STATUS, stop_gracefully
-        from .progress import BarProgress, LineProgress
+        from ..training.interrupts import EXIT_STATUS, stop_gracefully
+        from ..training.progress import BarProgress, LineProgress
 
         _set_threads(threads)
         report = None
         if preflight:  # on every rank, before sharding: its steps need no collectives
-            from .preflight import run_preflight
+            from ..training.preflight import run_preflight
 
             report = run_preflight(trainer, registry)
             _report_preflight(report, show=main)  # a failure refuses the run, nothing written
@@ -298,8 +298,8 @@ def _check_before_spawning(arguments: dict[str, Any]) -> None:
     keeps its own settings; its ranks check them.)"""
     if arguments["resume"] is not None:
         return
-    from .distributed import check_split
-    from .run_folder import RunFolder
+    from ..training.distributed import check_split
+    from ..core.run_folder import RunFolder
 
     resolved = _resolved(arguments, _registry(arguments["plugin"]))
     check_split(resolved.run.batch_size, arguments["nproc"])
@@ -311,7 +311,7 @@ def _spawn_ranks(nproc: int, arguments: dict[str, Any]) -> None:
     """`run --nproc N`: N processes on this machine, each running `run` as torchrun would."""
     import torch.multiprocessing
 
-    from .distributed import free_port
+    from ..training.distributed import free_port
 
     # The ranks stop on a signal together (at the same step); they report it here rather than by
     # their exit status, which torch would take for a failure and answer by killing the others.
@@ -342,8 +342,8 @@ def _spawn_ranks(nproc: int, arguments: dict[str, Any]) -> None:
 
 def _run_rank(index: int, nproc: int, port: int, arguments: dict[str, Any], stopped: Any
               ) -> None:
-    from .distributed import launch_environment
-    from .interrupts import EXIT_STATUS
+    from ..training.distributed import launch_environment
+    from ..training.interrupts import EXIT_STATUS
 
     os.environ.update(launch_environment(index, nproc, port))
     try:
@@ -388,8 +388,8 @@ def bench(
     its data source's shape (so data loading is not measured). Writes nothing."""
     arguments = dict(locals())
     try:
-        from .benchmark import SyntheticData, measure
-        from .composition import build
+        from ..evaluation.benchmark import SyntheticData, measure
+        from ..training.composition import build
 
         resolved = _resolved(arguments, _registry(plugin))
         source = resolved.parts["data"]
@@ -444,8 +444,8 @@ def check(
     """
     arguments = dict(locals())
     try:
-        from .composition import build
-        from .preflight import run_preflight
+        from ..training.composition import build
+        from ..training.preflight import run_preflight
 
         registry = _registry(plugin)
         trainer = build(_resolved(arguments, registry), hooks=registry.hooks.hook)
@@ -490,9 +490,9 @@ def sample(
             raise WganKitError(f"--out {out}: already exists; choose another name")
         import torch
 
-        from . import checkpoint
-        from .composition import resume as resume_run
-        from .pictures import save_picture
+        from ..core import checkpoint
+        from ..training.composition import resume as resume_run
+        from ..evaluation.pictures import save_picture
 
         trainer = resume_run(run_dir)
         latent = torch.randn(n, trainer.generator.latent_dim,
@@ -549,7 +549,7 @@ def eval_(
     with a real-vs-real baseline. Images: FID and KID on the chosen features.
     """
     try:
-        from .config import parse_value
+        from ..core.config import parse_value
 
         options = {}
         for item in set_ or []:
@@ -558,8 +558,8 @@ def eval_(
                 raise WganKitError(f"--set {item!r}: expected features.key=value, "
                                    "e.g. features.steps=200")
             options[key.removeprefix("features.")] = parse_value(value.strip())
-        from .composition import resume as resume_run
-        from .evaluation import evaluate
+        from ..training.composition import resume as resume_run
+        from ..evaluation.scores import evaluate
 
         trainer = resume_run(run_dir)
         result = evaluate(trainer, n, seed=seed, features=features, feature_options=options,
@@ -589,7 +589,7 @@ def report(
     """One self-contained HTML page about one or more runs: config, metrics, overlaid curves,
     latest samples, the critic's weight histogram and, for 2-D points, its value surface."""
     try:
-        from .report import write_report
+        from ..evaluation.report import write_report
 
         write_report(run_dirs, out, evaluate_n=n if eval_ else None)
     except WganKitError as exc:
@@ -631,7 +631,7 @@ def plugins_show(
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The options of a component: type, default and description."""
-    from .registry import KINDS
+    from ..core.registry import KINDS
 
     registry = _registry()
     found, problems = [], []
@@ -722,7 +722,7 @@ def data_show(
 ) -> None:
     """Save a picture of real training samples and print the set's size, sample shape, value
     range and class counts: the first thing to check about a data set."""
-    from .config import parse_assignments, resolve
+    from ..core.config import parse_assignments, resolve
 
     try:
         if out.suffix != ".png":
@@ -735,7 +735,7 @@ def data_show(
         part = resolve([chosen], _registry()).parts["data"]
         import torch
 
-        from .pictures import save_picture
+        from ..evaluation.pictures import save_picture
 
         source = part.component.factory(part.options)
         n = min(n, getattr(source, "train_size", n))
@@ -773,7 +773,7 @@ def plugins_new(
 ) -> None:
     """Write a ready plugin package: pyproject with the entry point, options model, factory,
     torch code and a test using the conformance kit. It installs and passes its test as is."""
-    from .scaffold import new_plugin
+    from ..kit.scaffold import new_plugin
 
     try:
         root = new_plugin(name, kind, dir_)

@@ -36,8 +36,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .engine import RunningMeans, Trainer
-from .errors import WganKitError
+from ..core.engine import RunningMeans, Trainer
+from ..errors import WganKitError
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from string import Template
 
-from .errors import WganKitError
+from ..errors import WganKitError
 
 NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 

@@ -30,13 +30,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import _validate
-from .errors import WganKitError
+from ..core.config import _validate
+from ..errors import WganKitError
 
 if TYPE_CHECKING:
-    from .engine import Trainer
-    from .protocols import DataSource
-    from .registry import Registry
+    from ..core.engine import Trainer
+    from ..core.protocols import DataSource
+    from ..core.registry import Registry
 
 HIGH_QUALITY_STDS = 3.0  # a sample within 3σ of its nearest centre is high-quality
 CAPTURED_PER_2500 = 20  # a mode with ≥ 20 high-quality samples in 2,500 is captured
@@ -253,7 +253,7 @@ def evaluate(trainer: Trainer, n: int = 2500, *, seed: int = 0, features: str | 
     elif kind == "sequence":
         result.scores = sequence_scores(list(generated), list(real)[:2 * n])
     else:
-        from .registry import load_registry
+        from ..core.registry import load_registry
 
         extractor = feature_extractor(features, data, registry or load_registry(),
                                       feature_options)

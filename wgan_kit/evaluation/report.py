@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import WganKitError
-from .run_folder import RunFolder
+from ..errors import WganKitError
+from ..core.run_folder import RunFolder
 
 FIGURE_INCHES = (6.4, 4.0)
 DPI = 100  # every plot is 640 × 400 pixels
@@ -167,7 +167,7 @@ def collect(path: Path, *, evaluate_n: int | None = None) -> RunPictures:
     if not folder.checkpoint_steps():
         run.notes.append("no checkpoint yet: no critic pictures")
         return run
-    from .composition import resume
+    from ..training.composition import resume
 
     trainer = resume(folder.path)
     data = trainer.parts.data
@@ -178,7 +178,7 @@ def collect(path: Path, *, evaluate_n: int | None = None) -> RunPictures:
                                                                        generated)))
     run.pictures.append(("Critic weights", weight_histogram_png(trainer.critic)))
     if evaluate_n:
-        from .evaluation import evaluate
+        from .scores import evaluate
 
         result = evaluate(trainer, evaluate_n, run=str(path))
         run.scores = [(s.name, s.value, s.note) for s in result.scores]

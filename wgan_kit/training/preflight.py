@@ -32,14 +32,14 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from . import randomness
+from ..core import randomness
 from .acceleration import batch_coupled_modules
-from .config import RunSettings
-from .engine import Parts, Trainer
-from .errors import WganKitError
-from .hookspecs import Check
-from .protocols import LipschitzConstraint, SampleSpec
-from .registry import Registry
+from ..core.config import RunSettings
+from ..core.engine import Parts, Trainer
+from ..errors import WganKitError
+from ..core.hookspecs import Check
+from ..core.protocols import LipschitzConstraint, SampleSpec
+from ..core.registry import Registry
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 TINY_BATCH = 8  # samples per batch in every check: enough to see coupling, cheap for any net

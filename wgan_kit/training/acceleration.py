@@ -29,8 +29,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .config import RunSettings
-from .errors import WganKitError
+from ..core.config import RunSettings
+from ..errors import WganKitError
 from .double_backward import LeanDoubleBackward
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}

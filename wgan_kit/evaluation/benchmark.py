@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from .engine import Trainer
-from .protocols import SampleSpec
+from ..core.engine import Trainer
+from ..core.protocols import SampleSpec
 
 
 class SyntheticData:

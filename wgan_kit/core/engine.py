@@ -22,10 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checkpoint, randomness
-from .acceleration import Acceleration, fused_option
+from ..training.acceleration import Acceleration, fused_option
 from .config import RunConfig, RunSettings
-from .errors import WganKitError
-from .pictures import save_picture
+from ..errors import WganKitError
+from ..evaluation.pictures import save_picture
 from .protocols import DataSource, LipschitzConstraint, Objective
 from .run_folder import RunFolder
 

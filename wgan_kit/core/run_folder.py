@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .errors import WganKitError
+from ..errors import WganKitError
 
 CHECKPOINT = re.compile(r"step-(\d+)\.safetensors")
 OWNED = ("config.toml", "metrics.jsonl", "checkpoints", "samples", "preflight.json")

@@ -17,7 +17,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from .errors import WganKitError
+from ..errors import WganKitError
 
 FORMAT = "wgan-kit-checkpoint/1"
 

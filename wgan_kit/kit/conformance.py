@@ -26,10 +26,10 @@ import torch
 from pydantic import BaseModel, ValidationError
 from torch import nn
 
-from .acceleration import batch_coupled_modules
-from .config import SECTIONS, RunSettings
-from .errors import WganKitError
-from .protocols import (
+from ..training.acceleration import batch_coupled_modules
+from ..core.config import SECTIONS, RunSettings
+from ..errors import WganKitError
+from ..core.protocols import (
     Critic,
     DataSource,
     Generator,
@@ -38,7 +38,12 @@ from .protocols import (
     Penalty,
     SampleSpec,
 )
-from .registry import Component, Registry, load_registry
+from ..core.registry import Component, Registry, load_registry
+
+__all__ = ["CHECKS", "N", "REFERENCE_CRITICS", "TINY_SPECS", "ReferenceConvCritic",
+           "ReferenceMLPCritic", "check_component", "check_constraint", "check_critic",
+           "check_data_source", "check_generator", "check_objective", "check_options",
+           "components_of", "tiny_run", "tiny_spec", "wgan_kit_registry"]
 
 N = 4  # samples per tiny batch
 TINY_SPECS = (

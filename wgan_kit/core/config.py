@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import WganKitError
+from ..errors import WganKitError
 from .registry import Component, Registry
 
 SECTIONS: dict[str, str] = {

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from . import checkpoint
+from ..core import checkpoint
 from .acceleration import batch_coupled_modules
-from .randomness import seed_everything
-from .config import SECTIONS, Layer, RunConfig, dotted_layer, load_toml, merge, resolve
-from .engine import Parts, Trainer
-from .errors import WganKitError
-from .protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective, SampleSpec
-from .registry import Registry, load_registry
-from .run_folder import RunFolder
+from ..core.randomness import seed_everything
+from ..core.config import SECTIONS, Layer, RunConfig, dotted_layer, load_toml, merge, resolve
+from ..core.engine import Parts, Trainer
+from ..errors import WganKitError
+from ..core.protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective, SampleSpec
+from ..core.registry import Registry, load_registry
+from ..core.run_folder import RunFolder
 
 if TYPE_CHECKING:
     from pluggy import HookRelay

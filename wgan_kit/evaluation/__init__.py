@@ -1,0 +1,16 @@
+"""Judging runs: scores that fit the data (`evaluate`), HTML reports, sample pictures and the speed
+benchmark. The scoring API is importable from here, as `wgan_kit.evaluation.evaluate`."""
+
+from .scores import (
+    Evaluation,
+    FeatureExtractor,
+    Score,
+    as_channels_first,
+    cache_dir,
+    evaluate,
+    feature_extractor,
+    image_scores,
+)
+
+__all__ = ["Evaluation", "FeatureExtractor", "Score", "as_channels_first", "cache_dir", "evaluate",
+           "feature_extractor", "image_scores"]

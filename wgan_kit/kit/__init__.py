@@ -1,0 +1,1 @@
+"""The plugin author's kit: the conformance checks (`wgan_kit.testing`) and `wgan-kit plugins new`."""
