@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from wgan_kit import WganKitError
-from wgan_kit.training.composition import resolve_layers
+from wgan_kit.core.config import resolve_layers
 from wgan_kit.core.config import load_toml, parse_assignments, parse_value
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import wgan_kit
 from wgan_kit import WganKitError
 from wgan_kit.cli import app
-from wgan_kit.training.composition import resolve_layers
+from wgan_kit.core.config import resolve_layers
 from wgan_kit.core.config import load_toml, parse_assignments
 
 # The table, written out independently of wgan_kit/builtins/recipes.py.

@@ -6,6 +6,9 @@ plugin `name` and that plugin's options. Later layers win:
 
     defaults < the chosen components' suggestions < --recipe < --config FILE < named flags < --set
 
+`resolve_settings` is the one place that order is put together; the CLI, `compose`, `resume` and
+the ranks of a data-parallel run all call it.
+
 Suggestions are the settings each component's source paper used (the objective's optimizer, the
 toy sets' batch size and λ, ...); a suggestion for an option the chosen plugin lacks is skipped.
 A recipe is a named preset of one paper's settings (plugin names included), an ordinary layer.
@@ -14,157 +17,26 @@ Every problem in every layer is reported at once.
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import tomllib
+from pydantic import BaseModel, ValidationError
 
 from ..errors import WganKitError
-from .registry import Component, Registry
+from .components import Component
+from .settings import SECTIONS, Layer, Part, RunConfig, RunSettings
 
-SECTIONS: dict[str, str] = {
-    "gen": "generator",
-    "critic": "critic",
-    "constraint": "constraint",
-    "objective": "objective",
-    "data": "data",
-}
+if TYPE_CHECKING:
+    from .registry import Registry
+
 DEFAULT_NAMES = {"gen": "mlp", "critic": "mlp", "constraint": "gp", "objective": "wgan",
                  "data": "8gaussians"}
 # Whose suggestions win when two components suggest the same key: the more specific, later.
 SUGGESTION_ORDER = ("gen", "critic", "objective", "constraint", "data")
 
-Layer = dict[str, dict[str, Any]]
-
-
-class RunSettings(BaseModel):
-    """Settings of the training loop. Defaults are WGAN-GP's Algorithm 1."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    steps: int = Field(10_000, ge=1, le=10**9,
-                       description="Generator steps (outer iterations of Algorithm 1).")
-    batch_size: int = Field(64, ge=1, le=1 << 20, description="m: samples per critic and generator step.")
-    generator_batch_size: int | None = Field(
-        None, ge=1, le=1 << 20, description="Samples per generator step, if not batch_size "
-                                            "(the CIFAR ResNet code uses 128 with batch_size 64).")
-    n_critic: int = Field(5, ge=1, le=10_000, description="Critic steps per generator step.")
-    critic_schedule: Literal["constant", "wgan"] = Field(
-        "constant", description="constant n_critic, or the original WGAN code's: 100 critic steps "
-                                "for the first 25 generator steps and every 500th, else n_critic.")
-    optimizer: Literal["adam", "rmsprop"] = Field("adam", description="Optimizer of both nets.")
-    lr: float = Field(1e-4, gt=0, le=10, description="α, the learning rate of both nets.")
-    betas: tuple[float, float] = Field((0.0, 0.9), description="Adam's (β1, β2); unused by RMSProp.")
-    lr_schedule: Literal["constant", "linear"] = Field(
-        "constant", description="constant α, or α decayed linearly to 0 over run.steps generator "
-                                "steps (Appendix F); both nets follow it.")
-    critic_weight_decay: float = Field(
-        0.0, ge=0, le=1, description="L2 weight decay of the critic's optimizer (Appendix B uses "
-                                     "1e-3 with batch- or layer-normalized critics).")
-    ema_decay: float = Field(
-        0.0, ge=0, lt=1, description="Decay of a moving average of the generator's weights, which "
-                                     "then draws every sample (e.g. 0.999); 0 turns it off.")
-    conditional: bool = Field(
-        False, description="Class-conditional generation on a labelled source (AC-GAN, as the "
-                           "paper's conditional CIFAR-10 model): the generator takes the class, "
-                           "the critic also names it.")
-    class_loss_weights: tuple[float, float] = Field(
-        (1.0, 0.1), description="Conditional runs: weights of the class cross-entropy on real "
-                                "samples in the critic loss and on generated samples in the "
-                                "generator loss (the released code's 1 and 0.1).")
-    seed: int = Field(0, ge=0, lt=1 << 63, description="Seeds weights, data order, z and ε.")
-    device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
-                        description="auto (CUDA when present), cpu, cuda or cuda:N.")
-    log_every: int = Field(100, ge=1, le=10**9, description="Generator steps between metric lines.")
-    checkpoint_every: int = Field(1000, ge=1, le=10**9,
-                                  description="Generator steps between checkpoints.")
-    sample_every: int = Field(1000, ge=1, le=10**9,
-                              description="Generator steps between sample pictures.")
-    heldout_every: int = Field(100, ge=0, le=10**9,
-                               description="Generator steps between the critic's losses on a "
-                                           "training and a held-out real batch (WGAN-GP Figure "
-                                           "5b); 0: never.")
-    keep_checkpoints: int = Field(3, ge=1, le=10**6, description="How many recent checkpoints to keep.")
-    archive_every: int = Field(0, ge=0, le=10**9,
-                               description="Also keep every checkpoint at a multiple of this "
-                                           "step, for good (0: none).")
-    # Speed switches (wgan_kit/acceleration.py); none changes what Algorithm 1 computes.
-    precision: Literal["fp32", "bf16", "fp16"] = Field(
-        "fp32", description="Arithmetic of the nets: fp32, bf16 autocast (fast on recent CPUs and "
-                            "GPUs), or fp16 autocast with a gradient scaler (for CUDA). Losses and "
-                            "the penalty's gradient norm stay fp32.")
-    fuse_critic: bool = Field(True, description="One critic forward over real and fake together "
-                                                "when the critic has no batch normalization.")
-    lean_double_backward: bool = Field(
-        True, description="In the penalty's critic pass, ReLU, leaky ReLU and convolutions whose "
-                          "double backward skips zero terms and uses native convolution kernels.")
-    fused_optimizer: bool = Field(True, description="torch's fused Adam kernels where the device "
-                                                    "has them (RMSProp has none).")
-    channels_last: bool = Field(True, description="Channels-last memory format for image batches "
-                                                  "and convolution weights.")
-    compile: bool = Field(False, description="torch.compile the generator and the critic's plain "
-                                             "passes; the penalty's double backward stays eager.")
-
-
-@dataclass(frozen=True)
-class Part:
-    """One section of a resolved config: the component chosen for it and its validated options."""
-
-    section: str
-    component: Component
-    options: BaseModel
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """A validated configuration. `objects` names the sections given as Python objects rather
-    than by plugin name; such a run cannot be rebuilt from its TOML alone."""
-
-    run: RunSettings
-    parts: dict[str, Part]
-    objects: dict[str, str] = field(default_factory=dict)
-
-    def with_objects(self, objects: Mapping[str, Any]) -> RunConfig:
-        return replace(self, objects={section: f"python:{type(value).__qualname__}"
-                                      for section, value in objects.items()})
-
-    def name_of(self, section: str) -> str:
-        part = self.parts.get(section)
-        return part.component.name if part else self.objects[section]
-
-    def to_dict(self) -> Layer:
-        tables: Layer = {"run": self.run.model_dump(mode="json")}
-        for section in SECTIONS:
-            part = self.parts.get(section)
-            options = part.options.model_dump(mode="json") if part else {}
-            tables[section] = {"name": self.name_of(section), **options}
-        return tables
-
-    def to_toml(self) -> str:
-        lines = ["# Resolved wgan-kit configuration: `wgan-kit run --config <this file>` repeats the run."]
-        for section, table in self.to_dict().items():
-            lines.append(f"\n[{section}]")
-            lines += [f"{key} = {_toml_value(value)}" for key, value in table.items()
-                      if value is not None]
-        return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+RESUMABLE = ("steps", "device")  # the only settings a resumed run may change
 
 
 def parse_value(text: str) -> Any:
@@ -175,7 +47,8 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def parse_assignments(assignments: Iterable[str]) -> Layer:
+def parse_assignments(assignments: Iterable[str],
+                      sections: tuple[str, ...] = ("run", *SECTIONS)) -> Layer:
     """`section.key=value` strings as a layer; malformed ones are reported all together."""
     layer: Layer = {}
     problems = []
@@ -183,10 +56,11 @@ def parse_assignments(assignments: Iterable[str]) -> Layer:
         key, sep, text = item.partition("=")
         section, dot, option = key.strip().partition(".")
         if not sep or not dot or not option:
-            problems.append(f"--set {item!r}: expected section.key=value, e.g. run.steps=500")
-        elif section not in ("run", *SECTIONS):
+            problems.append(f"--set {item!r}: expected section.key=value, e.g. "
+                            f"{sections[0]}.steps=500")
+        elif section not in sections:
             problems.append(f"--set {item!r}: unknown section {section!r}; sections are "
-                            f"run, {', '.join(SECTIONS)}")
+                            f"{', '.join(sections)}")
         else:
             layer.setdefault(section, {})[option] = parse_value(text.strip())
     if problems:
@@ -226,6 +100,55 @@ def load_toml(path: str | Path) -> Layer:
     if problems:
         raise WganKitError(problems)
     return tables
+
+
+def resolve_settings(registry: Registry, *, recipe: str | None = None,
+                     config: str | Path | Layer | None = None,
+                     names: Mapping[str, str | None] | None = None,
+                     run: Mapping[str, Any] | None = None, overrides: Layer | None = None,
+                     objects: Mapping[str, Any] | None = None) -> RunConfig:
+    """A run's settings from everything that may choose them, in the one order (lowest first):
+    the `recipe`, a `config` (a TOML file or its tables), the plugin `names` per section, the `run`
+    settings, then `overrides` (`--set`, Python `options`). Under them all: the defaults and the
+    chosen components' suggestions. A None value in `names` or `run` leaves the setting alone."""
+    layers = [load_toml(config) if isinstance(config, (str, Path)) else dict(config)] \
+        if config is not None else []
+    layers.append({section: {"name": name} for section, name in (names or {}).items()
+                   if name is not None})
+    layers.append({"run": {key: value for key, value in (run or {}).items() if value is not None}})
+    layers.append(overrides or {})
+    return resolve_layers(layers, registry, objects, recipe=recipe)
+
+
+def resolve_layers(layers: list[Layer], registry: Registry,
+                   objects: Mapping[str, Any] | None = None, *,
+                   recipe: str | None = None) -> RunConfig:
+    """Resolve layers of settings, above the `recipe`'s if one is named; sections given as objects
+    are skipped (they have no options)."""
+    objects = objects or {}
+    stray = [f"{section}.{key}: {section} is given as an object, which takes no options"
+             for section, table in merge(layers).items() if section in objects
+             for key in table if key != "name"]
+    if stray:
+        raise WganKitError(stray)
+    if recipe is not None:
+        try:
+            preset = registry.recipe(recipe)
+        except WganKitError as exc:
+            raise WganKitError([f"--recipe: {problem}" for problem in exc.problems]) from None
+        layers = [dotted_layer(preset.settings, f"recipe {preset.name}"), *layers]
+    layers = [{s: t for s, t in layer.items() if s not in objects} for layer in layers]
+    return resolve(layers, registry, skip=set(objects)).with_objects(objects)
+
+
+def refuse_changes_on_resume(changed: list[str]) -> None:
+    """The rule of resuming: a run continues as it was configured; only `RESUMABLE` may change.
+    `changed` names what was given otherwise, as the caller spells it (`batch_size`, `--recipe`)."""
+    if changed:
+        given = ", ".join(changed)
+        raise WganKitError(f"--resume: {given} cannot change when resuming; drop {given} (only "
+                           "steps and device may change), or start a new run with --config "
+                           "<run>/config.toml instead")
 
 
 def merge(layers: Iterable[Mapping[str, Mapping[str, Any]]]) -> Layer:

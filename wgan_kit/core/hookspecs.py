@@ -10,7 +10,9 @@ Lifecycle hooks run in the training process, between steps; they draw from their
 streams, so a hook cannot change a run's results. An exception in a hook stops the run. Each hook
 is documented for plugin authors in CONTRIBUTING.md ("Lifecycle hooks").
 
-Types are imported only for type checking, so this module stays cheap.
+Each lifecycle hook gets the run as `trainer`, a read-only `wgan_kit.core.protocols.RunView`
+(step, config, folder, parts, device); the contract names no engine. Types are imported only for
+type checking, so this module stays cheap.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import pluggy
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .engine import Trainer
-    from .registry import Component, Recipe
+    from .components import Component, Recipe
+    from .protocols import RunView
 
 hookspec = pluggy.HookspecMarker("wgan_kit")
 hookimpl = pluggy.HookimplMarker("wgan_kit")
@@ -66,7 +68,7 @@ def register_recipes(register: Callable[[Recipe], None]) -> None:
 
 
 @hookspec
-def run_started(trainer: Trainer) -> None:
+def run_started(trainer: RunView) -> None:
     """Training starts, or resumes (then `trainer.step` is the step it resumes from).
 
     `trainer.config` is the resolved configuration and `trainer.folder` the run folder (None when
@@ -75,30 +77,30 @@ def run_started(trainer: Trainer) -> None:
 
 
 @hookspec
-def step_logged(trainer: Trainer, metrics: dict[str, float]) -> None:
+def step_logged(trainer: RunView, metrics: dict[str, float]) -> None:
     """A logged step's metrics, as written to metrics.jsonl: every `run.log_every` generator steps
     and at the last. `metrics["step"]` is the generator step; the others are means since the
     previous logged step (`critic_loss`, `wasserstein`, `generator_loss`, `penalty`, ...)."""
 
 
 @hookspec
-def checkpoint_saved(trainer: Trainer, path: Path) -> None:
+def checkpoint_saved(trainer: RunView, path: Path) -> None:
     """A checkpoint of `trainer.step` was written to `path` (a safetensors file)."""
 
 
 @hookspec
-def samples_saved(trainer: Trainer, path: Path) -> None:
+def samples_saved(trainer: RunView, path: Path) -> None:
     """A picture of generated samples at `trainer.step` was written to `path` (a PNG file)."""
 
 
 @hookspec
-def run_finished(trainer: Trainer, metrics: dict[str, float]) -> None:
+def run_finished(trainer: RunView, metrics: dict[str, float]) -> None:
     """`train()` reached `run.steps`; `metrics` are the last logged ones. Not called when training
     stops on an error."""
 
 
 @hookspec
-def preflight_checks(trainer: Trainer) -> list[Check]:
+def preflight_checks(trainer: RunView) -> list[Check]:
     """Checks of your own, run with wgan-kit's before every `wgan-kit run` and by `wgan-kit check`.
 
     Return one `Check` per thing you checked, for the parts of `trainer` that are yours (look at

@@ -1,4 +1,5 @@
-"""The five contracts every part of a training run meets.
+"""The five contracts every part of a training run meets, and the view of a run that plugins and
+watchers get.
 
 Anything that satisfies these protocols trains, whether it comes from a registered plugin or is a
 user's own `nn.Module`. The engine relies on nothing else: read this file to know what a plugin owes.
@@ -13,8 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+
     import torch
     from torch import Tensor, nn
+
+    from .run_folder import RunFolder
+    from .settings import RunConfig, RunSettings
 
 
 @dataclass(frozen=True)
@@ -118,3 +123,44 @@ class DataSource(Protocol):
     def held_out(self, n: int, *, device: torch.device) -> Tensor: ...
 
     def decode(self, batch: Tensor) -> Any: ...
+
+
+@dataclass
+class Parts:
+    """The five parts of one run, as the loop uses them."""
+
+    generator: nn.Module
+    critic: nn.Module
+    constraint: LipschitzConstraint
+    objective: Objective
+    data: DataSource
+
+
+class RunView(Protocol):
+    """A training run as its lifecycle hooks and preflight checks see it (a `wgan_kit.Trainer`
+    meets it). Read it; change nothing: a hook that writes to the run would change its results."""
+
+    step: int  # generator steps done
+    config: RunConfig  # the resolved settings, as in config.toml
+    folder: RunFolder | None  # where the run writes, None when it writes nothing
+    parts: Parts
+    device: torch.device
+
+    @property
+    def run(self) -> RunSettings: ...  # config.run, as the loop sees it
+
+    @property
+    def generator(self) -> nn.Module: ...
+
+    @property
+    def critic(self) -> nn.Module: ...
+
+
+class Progress(Protocol):
+    """What the loop tells whoever watches it (a progress bar, plain log lines, a test)."""
+
+    def start(self, done: int, total: int) -> None: ...
+
+    def advance(self, step: int, metrics: dict[str, float] | None) -> None: ...
+
+    def note(self, text: str) -> None: ...

@@ -21,17 +21,17 @@ import operator
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pluggy
-from pydantic import BaseModel, ConfigDict
 
-from . import hookspecs
 from ..errors import WganKitError
+from . import hookspecs
+from .components import Component, Recipe
 from .hookspecs import hookimpl
 
 ENTRY_POINT_GROUP = "wgan_kit"
@@ -39,62 +39,6 @@ KINDS = ("generator", "critic", "constraint", "objective", "data", "features")
 PLUGIN_API = 1  # the version of the protocols, hooks and Component; raised on a breaking change
 LOCAL_PACKAGE = "local"
 _local_plugins: dict[str, ModuleType] = {}  # registered in this process, by name
-
-
-class NoOptions(BaseModel):
-    """For components without options."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-@dataclass(frozen=True)
-class Component:
-    """A named part a run can be composed of.
-
-    `factory(options, spec)` builds a generator or critic for samples of `spec`;
-    `factory(options)` builds a constraint, objective or data source; `factory(options, data)`
-    builds a feature extractor for `wgan-kit eval` (see wgan_kit.evaluation). `options` is a
-    pydantic model with `extra="forbid"` and a `Field(description=...)` per option. `suggests`
-    holds the settings the component's source paper used with it, as dotted keys
-    (`"run.n_critic": 5`); they apply below anything the user sets. `package` and `version` are
-    filled in by the registry.
-    """
-
-    kind: str
-    name: str
-    factory: Callable[..., Any]
-    options: type[BaseModel] = NoOptions
-    summary: str = ""
-    suggests: Mapping[str, Any] = field(default_factory=dict)
-    package: str = ""
-    version: str = ""
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.package}:{self.name}"
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A named preset of published settings, chosen with `wgan-kit run --recipe NAME`.
-
-    `settings` holds dotted keys as `Component.suggests` does, plugin names included
-    (`"constraint.name": "gp"`, `"constraint.weight": 10.0`, `"run.lr": 1e-4`). A recipe is one
-    layer of the configuration: above the chosen components' suggestions, below everything the
-    user sets. `source` says where its numbers come from. `package` and `version` are filled in by
-    the registry.
-    """
-
-    name: str
-    settings: Mapping[str, Any]
-    summary: str = ""
-    source: str = ""
-    package: str = ""
-    version: str = ""
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.package}:{self.name}"
 
 
 @dataclass(frozen=True)
@@ -258,6 +202,19 @@ def import_plugin_file(path: str | Path) -> ModuleType:
         raise WganKitError(f"--plugin {path}: importing it failed: {type(exc).__name__}: "
                            f"{exc}".splitlines()[0]) from None
     return module
+
+
+def load_registry_with(plugin_files: Iterable[str | Path] = ()) -> Registry:
+    """A fresh registry that also has the plugin files given (`--plugin`), registered for this
+    process; as the user named them, their load errors are the user's."""
+    for path in plugin_files:
+        register(import_plugin_file(path))
+    registry = load_registry()
+    failed = [f"--plugin {p.module}: {p.error}" for p in registry.plugins
+              if p.package == LOCAL_PACKAGE and p.status != "ok"]
+    if failed:
+        raise WganKitError(failed)
+    return registry
 
 
 def _entry_points() -> Iterable[metadata.EntryPoint]:

@@ -1,0 +1,148 @@
+"""A run's resolved settings: the loop's (`RunSettings`) and one chosen component, with validated
+options, per part (`RunConfig`); written as the run folder's config.toml. wgan_kit/core/config.py
+puts them together from their layers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .components import Component
+
+Layer = dict[str, dict[str, Any]]  # settings by section, as in a TOML file
+SECTIONS: dict[str, str] = {
+    "gen": "generator",
+    "critic": "critic",
+    "constraint": "constraint",
+    "objective": "objective",
+    "data": "data",
+}
+
+class RunSettings(BaseModel):
+    """Settings of the training loop. Defaults are WGAN-GP's Algorithm 1."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(10_000, ge=1, le=10**9,
+                       description="Generator steps (outer iterations of Algorithm 1).")
+    batch_size: int = Field(64, ge=1, le=1 << 20, description="m: samples per critic and generator step.")
+    generator_batch_size: int | None = Field(
+        None, ge=1, le=1 << 20, description="Samples per generator step, if not batch_size "
+                                            "(the CIFAR ResNet code uses 128 with batch_size 64).")
+    n_critic: int = Field(5, ge=1, le=10_000, description="Critic steps per generator step.")
+    critic_schedule: Literal["constant", "wgan"] = Field(
+        "constant", description="constant n_critic, or the original WGAN code's: 100 critic steps "
+                                "for the first 25 generator steps and every 500th, else n_critic.")
+    optimizer: Literal["adam", "rmsprop"] = Field("adam", description="Optimizer of both nets.")
+    lr: float = Field(1e-4, gt=0, le=10, description="α, the learning rate of both nets.")
+    betas: tuple[float, float] = Field((0.0, 0.9), description="Adam's (β1, β2); unused by RMSProp.")
+    lr_schedule: Literal["constant", "linear"] = Field(
+        "constant", description="constant α, or α decayed linearly to 0 over run.steps generator "
+                                "steps (Appendix F); both nets follow it.")
+    critic_weight_decay: float = Field(
+        0.0, ge=0, le=1, description="L2 weight decay of the critic's optimizer (Appendix B uses "
+                                     "1e-3 with batch- or layer-normalized critics).")
+    ema_decay: float = Field(
+        0.0, ge=0, lt=1, description="Decay of a moving average of the generator's weights, which "
+                                     "then draws every sample (e.g. 0.999); 0 turns it off.")
+    conditional: bool = Field(
+        False, description="Class-conditional generation on a labelled source (AC-GAN, as the "
+                           "paper's conditional CIFAR-10 model): the generator takes the class, "
+                           "the critic also names it.")
+    class_loss_weights: tuple[float, float] = Field(
+        (1.0, 0.1), description="Conditional runs: weights of the class cross-entropy on real "
+                                "samples in the critic loss and on generated samples in the "
+                                "generator loss (the released code's 1 and 0.1).")
+    seed: int = Field(0, ge=0, lt=1 << 63, description="Seeds weights, data order, z and ε.")
+    device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
+                        description="auto (CUDA when present), cpu, cuda or cuda:N.")
+    log_every: int = Field(100, ge=1, le=10**9, description="Generator steps between metric lines.")
+    checkpoint_every: int = Field(1000, ge=1, le=10**9,
+                                  description="Generator steps between checkpoints.")
+    sample_every: int = Field(1000, ge=1, le=10**9,
+                              description="Generator steps between sample pictures.")
+    heldout_every: int = Field(100, ge=0, le=10**9,
+                               description="Generator steps between the critic's losses on a "
+                                           "training and a held-out real batch (WGAN-GP Figure "
+                                           "5b); 0: never.")
+    keep_checkpoints: int = Field(3, ge=1, le=10**6, description="How many recent checkpoints to keep.")
+    archive_every: int = Field(0, ge=0, le=10**9,
+                               description="Also keep every checkpoint at a multiple of this "
+                                           "step, for good (0: none).")
+    # Speed switches (wgan_kit/training/acceleration.py); none changes what Algorithm 1 computes.
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="Arithmetic of the nets: fp32, bf16 autocast (fast on recent CPUs and "
+                            "GPUs), or fp16 autocast with a gradient scaler (for CUDA). Losses and "
+                            "the penalty's gradient norm stay fp32.")
+    fuse_critic: bool = Field(True, description="One critic forward over real and fake together "
+                                                "when the critic has no batch normalization.")
+    lean_double_backward: bool = Field(
+        True, description="In the penalty's critic pass, ReLU, leaky ReLU and convolutions whose "
+                          "double backward skips zero terms and uses native convolution kernels.")
+    fused_optimizer: bool = Field(True, description="torch's fused Adam kernels where the device "
+                                                    "has them (RMSProp has none).")
+    channels_last: bool = Field(True, description="Channels-last memory format for image batches "
+                                                  "and convolution weights.")
+    compile: bool = Field(False, description="torch.compile the generator and the critic's plain "
+                                             "passes; the penalty's double backward stays eager.")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One section of a resolved config: the component chosen for it and its validated options."""
+
+    section: str
+    component: Component
+    options: BaseModel
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated configuration. `objects` names the sections given as Python objects rather
+    than by plugin name; such a run cannot be rebuilt from its TOML alone."""
+
+    run: RunSettings
+    parts: dict[str, Part]
+    objects: dict[str, str] = field(default_factory=dict)
+
+    def with_objects(self, objects: Mapping[str, Any]) -> RunConfig:
+        return replace(self, objects={section: f"python:{type(value).__qualname__}"
+                                      for section, value in objects.items()})
+
+    def name_of(self, section: str) -> str:
+        part = self.parts.get(section)
+        return part.component.name if part else self.objects[section]
+
+    def to_dict(self) -> Layer:
+        tables: Layer = {"run": self.run.model_dump(mode="json")}
+        for section in SECTIONS:
+            part = self.parts.get(section)
+            options = part.options.model_dump(mode="json") if part else {}
+            tables[section] = {"name": self.name_of(section), **options}
+        return tables
+
+    def to_toml(self) -> str:
+        lines = ["# Resolved wgan-kit configuration: `wgan-kit run --config <this file>` repeats the run."]
+        for section, table in self.to_dict().items():
+            lines.append(f"\n[{section}]")
+            lines += [f"{key} = {_toml_value(value)}" for key, value in table.items()
+                      if value is not None]
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
