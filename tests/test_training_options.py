@@ -10,8 +10,8 @@ import torch
 
 import wgan_kit
 from wgan_kit.core.checkpoint import load
-from wgan_kit.core.config import RunSettings
-from wgan_kit.core.engine import learning_rate
+from wgan_kit.core.settings import RunSettings
+from wgan_kit.core.optimizers import learning_rate
 
 
 class LearningRates:
@@ -115,7 +115,7 @@ def test_schedule_and_moving_average_survive_resume_bit_exactly(tmp_path, tiny_t
 
 def test_the_original_wgan_critic_schedule(tiny_trainer):
     """WGAN's code: 100 critic steps for the first 25 generator steps and every 500th."""
-    from wgan_kit.core.engine import critic_steps
+    from wgan_kit.core.optimizers import critic_steps
 
     run = tiny_trainer(critic_schedule="wgan", n_critic=5).run
     assert [critic_steps(run, step) for step in (0, 24, 25, 499, 500, 501, 1000)] == [

@@ -109,3 +109,32 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, tensors: dict[str, to
                for key, value in saved.items()}
               for saved, current in zip(metadata["param_groups"], optimizer.param_groups)]
     optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def training_state(nets: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+                   random_state: tuple[dict[str, torch.Tensor], dict[str, Any]],
+                   metadata: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """A training run's checkpoint: each net's weights and each optimizer's state under its name,
+    the random streams (tensors named rng.*) and `metadata`; refused for non-finite weights."""
+    for net in ("generator", "critic"):
+        if not all(p.isfinite().all() for p in nets[net].parameters()):
+            raise WganKitError(f"step {metadata['step']}: {net} weights became non-finite; "
+                               "lower run.lr (the last checkpoint is kept)")
+    tensors = {name: t for net, module in nets.items()
+               for name, t in prefixed(module.state_dict(), net).items()}
+    metadata = {**metadata, "rng": random_state[1]}
+    for prefix, optimizer in optimizers.items():
+        optimizer_tensors, metadata[prefix] = optimizer_state(optimizer, prefix)
+        tensors.update(optimizer_tensors)
+    return tensors | random_state[0], metadata
+
+
+def load_training_state(nets: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+                        tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
+                        ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Load what `training_state` saved into `nets` and `optimizers`; returns the random state."""
+    for net, module in nets.items():
+        load_module(module, unprefixed(tensors, net), net)
+    for prefix, optimizer in optimizers.items():
+        load_optimizer_state(optimizer, tensors, metadata[prefix], prefix)
+    return {k: t for k, t in tensors.items() if k.startswith("rng.")}, metadata["rng"]

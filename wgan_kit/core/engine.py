@@ -1,92 +1,43 @@
 """The training loop: Algorithm 1 of WGAN (Arjovsky et al.) and WGAN-GP (Gulrajani et al.).
 
-`Trainer.train` reads top to bottom as the papers' pseudocode: n_critic critic steps, each on a fresh
-real batch and a fresh latent batch, then one generator step on its own latent batch. The objective
-supplies the losses, the constraint its penalty (WGAN-GP) or projection (WGAN); the loop is the same
-for every combination.
+`Trainer._loop` reads top to bottom as the papers' pseudocode: n_critic critic steps, each on a fresh
+real batch and a fresh latent batch, then one generator step on its own latent batch, then
+`_after_step` (log, checkpoint, pictures, stop). The objective supplies the losses, the constraint
+its penalty (WGAN-GP) or projection (WGAN); a data-parallel run adds only `self.parallel`.
+`fit` is the loop alone; `train` goes through the launch path (wgan_kit/training/launch.py).
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import signal
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import checkpoint, randomness
-from ..training.acceleration import Acceleration, fused_option
-from .config import RunConfig, RunSettings
 from ..errors import WganKitError
 from ..evaluation.pictures import save_picture
-from .protocols import DataSource, LipschitzConstraint, Objective
+from ..training.acceleration import Acceleration
+from . import checkpoint, randomness
+from .metrics import RunningMeans, RunResult, heldout_losses, refuse_non_finite
+from .optimizers import (
+    critic_steps,
+    learning_rate,
+    make_optimizer,
+    update_moving_average,
+)
+from .parallel import DataParallel, SingleProcess
+from .protocols import Parts, Progress
 from .run_folder import RunFolder
+from .settings import RunConfig
 
 if TYPE_CHECKING:
     from pluggy import HookRelay
-
-
-class Progress(Protocol):
-    """What the loop tells whoever watches it (the CLI's progress bar or plain log lines)."""
-
-    def start(self, done: int, total: int) -> None: ...
-
-    def advance(self, step: int, metrics: dict[str, float] | None) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-
-@dataclass
-class Parts:
-    generator: nn.Module
-    critic: nn.Module
-    constraint: LipschitzConstraint
-    objective: Objective
-    data: DataSource
-
-
-def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings, device: torch.device,
-                   *, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    if run.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=run.lr, betas=run.betas, weight_decay=weight_decay,
-                                **fused_option(torch.optim.Adam, run, device))
-    return torch.optim.RMSprop(parameters, lr=run.lr, weight_decay=weight_decay,
-                               **fused_option(torch.optim.RMSprop, run, device))
-
-
-def learning_rate(run: RunSettings, step: int) -> float:
-    """α for generator step `step` (counting from 0): constant, or decayed linearly to 0 over
-    run.steps, as the CIFAR ResNet code does (α·(1 − step/steps); WGAN-GP Appendix F). It depends
-    on the step alone, so a resumed run follows the same schedule."""
-    if run.lr_schedule == "linear":
-        return run.lr * (1 - step / run.steps)
-    return run.lr
-
-
-def critic_steps(run: RunSettings, step: int) -> int:
-    """Critic updates before generator step `step` (counting from 0). The original WGAN code
-    trains the critic near optimality early on and now and then: 100 steps for the first 25
-    generator steps and every 500th."""
-    if run.critic_schedule == "wgan" and (step < 25 or step % 500 == 0):
-        return 100
-    return run.n_critic
-
-
-@torch.no_grad()
-def update_moving_average(average: nn.Module, live: nn.Module, decay: float) -> None:
-    """θ_avg ← decay·θ_avg + (1 − decay)·θ for the weights; buffers (batch-norm statistics) are
-    copied, since averaging them would describe no network that was ever trained."""
-    for averaged, current in zip(average.parameters(), live.parameters()):
-        averaged.lerp_(current, 1 - decay)
-    for averaged, current in zip(average.buffers(), live.buffers()):
-        averaged.copy_(current)
 
 
 class Trainer:
@@ -108,16 +59,10 @@ class Trainer:
         self.step = 0  # generator steps done
         self.batches_drawn = 0  # real batches consumed, so a resumed run continues the stream
         self.folder: RunFolder | None = None
-        self.hooks = hooks  # the plugins' lifecycle hooks (wgan_kit.hookspecs), if any
+        self.hooks = hooks  # the plugins' lifecycle hooks (wgan_kit.core.hookspecs), if any
         self.random_state = randomness.capture()  # this run's own streams of z, ε and data noise
-        # A data-parallel rank's streams restart at each generator step from a seed of the step
-        # (set by `wgan_kit.distributed`), so that a resumed run draws what an unbroken one would.
-        self.seed_of_step: Callable[[int], int] | None = None
-        # A rank's metrics made the global batch's before each log line (`wgan_kit.distributed`).
-        self.metrics_sync: Callable[[RunningMeans], None] | None = None
+        self.parallel: DataParallel = SingleProcess()  # a data-parallel rank's: distributed.Ranks
         self.stop_requested: signal.Signals | None = None  # set by a signal handler: stop cleanly
-        # The stop request of any rank, so that all stop at the same step (`wgan_kit.distributed`).
-        self.stop_sync: Callable[[signal.Signals | None], signal.Signals | None] | None = None
         # Pictures use the same latent points throughout, so that they show progress, not noise.
         fixed = torch.Generator().manual_seed(self.run.seed)
         self.fixed_latent = torch.randn(1000, parts.generator.latent_dim, generator=fixed).to(device)
@@ -165,14 +110,18 @@ class Trainer:
             generator.train()
 
     def train(self, out: str | Path | None = None, *, overwrite: bool = False,
-              progress: Progress | None = None) -> dict[str, float]:
-        """Train until `run.steps` generator steps; returns the last logged metrics.
+              progress: Progress | None = None, preflight: bool | None = None, nproc: int = 1,
+              handle_signals: bool = True) -> RunResult:
+        """Train until `run.steps`, as `wgan-kit run` does: the last logged metrics, a dict that
+        also says how the run ended (`RunResult`). See `wgan_kit.training.launch.train`."""
+        from ..training.launch import train  # the launch path builds on this engine
 
-        With `out`, the run folder gets the config, metrics, checkpoints and pictures; a resumed
-        trainer continues in its own folder. Without either, nothing is written.
-        """
-        if out is not None:
-            self.folder = RunFolder.create(out, overwrite=overwrite)
+        return train(self, out=out, overwrite=overwrite, progress=progress, preflight=preflight,
+                     nproc=nproc, handle_signals=handle_signals)
+
+    def fit(self, progress: Progress | None = None) -> dict[str, float]:
+        """The loop alone: train until `run.steps` in the trainer's folder (if any), with no checks
+        and no signal handling; returns the last logged metrics."""
         if self.folder is not None:
             self.folder.write_config(self.config.to_toml())
         real_batches = self.acceleration.batches(self.real_batches())
@@ -205,14 +154,12 @@ class Trainer:
               progress: Progress | None) -> dict[str, float]:
         run, generator, critic = self.run, self.generator, self.critic
         constraint, objective = self.parts.constraint, self.parts.objective
-        speed = self.acceleration
+        speed, parallel = self.acceleration, self.parallel
         m, generator_m = run.batch_size, run.generator_batch_size or run.batch_size
         means = RunningMeans()
-        logged: dict[str, float] = {}
-        clock, last_log_step = time.perf_counter(), self.step
+        self._logged, self._clock = {}, (time.perf_counter(), self.step)
         while self.step < run.steps:
-            if self.seed_of_step:
-                randomness.seed_everything(self.seed_of_step(self.step))
+            parallel.seed_step(self.step)
             # This generator step's α for both nets: constant, or Appendix F's linear decay.
             alpha = learning_rate(run, self.step)
             for group in (*self.critic_optimizer.param_groups,
@@ -236,7 +183,7 @@ class Trainer:
                     loss = loss + run.class_loss_weights[0] * class_loss
                     means.add(class_loss_real=class_loss, class_accuracy_real=(
                         real_logits.argmax(1) == labels).float().mean())
-                stepped = speed.update(self.critic_optimizer, loss, critic)
+                stepped = speed.update(self.critic_optimizer, loss, critic, parallel)
                 constraint.project(critic)  # weight clipping; a no-op for a penalty
                 if stepped:
                     means.add(critic_loss=critic_loss,
@@ -258,76 +205,66 @@ class Trainer:
                 generator_loss = generator_loss + run.class_loss_weights[1] * class_loss
                 means.add(class_loss_fake=class_loss, class_accuracy_fake=(
                     fake_logits.argmax(1) == labels).float().mean())
-            stepped = speed.update(self.generator_optimizer, generator_loss, generator)
+            stepped = speed.update(self.generator_optimizer, generator_loss, generator, parallel)
             critic.requires_grad_(True)
             if self.ema_generator is not None:
                 update_moving_average(self.ema_generator, generator, run.ema_decay)
             self.step += 1
             if stepped:
                 means.add(generator_loss=generator_loss)
-            if run.heldout_every and self.step % run.heldout_every == 0:
-                means.add(**self.heldout_losses(real))
 
-            requested = self.stop_requested  # read once: a signal may land any time
-            if self.stop_sync:  # a request after the read is kept for the next step
-                requested = self.stop_sync(requested)
-                if requested is not None:
-                    self.stop_requested = requested
-            stopping = requested is not None
-            last = self.step == run.steps or stopping
-            metrics = None
-            if self.step % run.log_every == 0 or last:
-                now = time.perf_counter()
-                if self.metrics_sync:
-                    self.metrics_sync(means)
-                metrics = means.pop()
-                _refuse_non_finite(self.step, metrics)
-                metrics = {"step": self.step, **metrics,
-                           "lr_generator": self.generator_optimizer.param_groups[0]["lr"],
-                           "lr_critic": self.critic_optimizer.param_groups[0]["lr"],
-                           "gen_steps_per_s": (self.step - last_log_step) / (now - clock)}
-                clock, last_log_step = now, self.step
-                logged = metrics
-                if self.folder:
-                    self.folder.append_metrics(metrics)
-                self._notify("step_logged", metrics=metrics)
-            if progress:
-                progress.advance(self.step, metrics)
-            if self.folder and (self.step % run.checkpoint_every == 0 or last):
-                self.save_checkpoint(randomness.capture())
-            if self.folder and (self.step % run.sample_every == 0 or last):
-                self.save_samples()
-            if stopping:
+            if self._after_step(means, real, progress):
                 break
-        return logged
+        return self._logged
 
-    @torch.no_grad()
+    def _after_step(self, means: RunningMeans, real: torch.Tensor, progress: Progress | None
+                    ) -> bool:
+        """What follows each generator step: the held-out losses, a log line, a checkpoint and
+        pictures when they are due (and at the last step), and whether to stop now."""
+        run = self.run
+        if run.heldout_every and self.step % run.heldout_every == 0:
+            means.add(**self.heldout_losses(real))
+        requested = self.parallel.agree_on_stop(self.stop_requested)  # read once: a signal may
+        if requested is not None:  # land any time; one after the read is kept for the next step
+            self.stop_requested = requested
+        last = self.step == run.steps or requested is not None
+        metrics = None
+        if self.step % run.log_every == 0 or last:
+            now, (clock, last_log_step) = time.perf_counter(), self._clock
+            self.parallel.sync_metrics(means)
+            metrics = means.pop()
+            refuse_non_finite(self.step, metrics)
+            metrics = {"step": self.step, **metrics,
+                       "lr_generator": self.generator_optimizer.param_groups[0]["lr"],
+                       "lr_critic": self.critic_optimizer.param_groups[0]["lr"],
+                       "gen_steps_per_s": (self.step - last_log_step) / (now - clock)}
+            self._logged, self._clock = metrics, (now, self.step)
+            if self.folder:
+                self.folder.append_metrics(metrics)
+            self._notify("step_logged", metrics=metrics)
+        if progress:
+            progress.advance(self.step, metrics)
+        if self.folder and (self.step % run.checkpoint_every == 0 or last):
+            self.save_checkpoint(randomness.capture())
+        if self.folder and (self.step % run.sample_every == 0 or last):
+            self.save_samples()
+        return requested is not None
+
     def heldout_losses(self, train_batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The critic loss on a training batch and on a fixed held-out real batch, against the
-        same fake batch (WGAN-GP Figure 5b: a growing gap means the critic overfits). The fake
-        batch comes from the fixed latent points, so no random stream of training is touched."""
+        """WGAN-GP Figure 5b's critic losses on a training and a fixed held-out real batch."""
         if self.heldout_batch is None:
             self.heldout_batch = self.parts.data.held_out(len(train_batch), device=self.device)
         fake = self.sample(len(train_batch), latent=self.fixed_latent[:len(train_batch)])
-        self.critic.eval()  # batch-norm statistics must not learn from held-out data
-        try:
-            fake_scores = self.critic(fake)
-            return {name: self.parts.objective.critic_loss(self.critic(real), fake_scores)
-                    for name, real in (("critic_loss_train_batch", train_batch),
-                                       ("critic_loss_heldout_batch", self.heldout_batch))}
-        finally:
-            self.critic.train()
+        return heldout_losses(self.critic, self.parts.objective, train_batch, self.heldout_batch,
+                              fake)
 
     def save_samples(self) -> Path | None:
         """A picture of generated samples (with held-out real ones) for the current step."""
-        assert self.folder is not None
         data, path = self.parts.data, self.folder.sample_path(self.step)
         latent = self.fixed_latent[: 1000 if data.spec.kind == "points" else 64]
-        generated = data.decode(self.sample(len(latent), latent=latent))
-        real = data.decode(data.held_out(len(latent), device=self.device))
-        drawn = save_picture(data.spec.kind, generated, path, real=real,
-                             title=f"step {self.step}")
-        if not drawn:
+        if not save_picture(data.spec.kind, data.decode(self.sample(len(latent), latent=latent)),
+                            path, real=data.decode(data.held_out(len(latent), device=self.device)),
+                            title=f"step {self.step}"):
             return None
         self._notify("samples_saved", path=path)
         return path
@@ -336,41 +273,25 @@ class Trainer:
               ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything needed to continue exactly where training is now (`random_state`: the
         streams' state when called from inside the loop, where they are installed)."""
-        tensors = {**checkpoint.prefixed(self.generator.state_dict(), "generator"),
-                   **checkpoint.prefixed(self.critic.state_dict(), "critic")}
-        if self.ema_generator is not None:
-            tensors.update(checkpoint.prefixed(self.ema_generator.state_dict(), "ema"))
-        g_tensors, g_meta = checkpoint.optimizer_state(self.generator_optimizer, "optim.generator")
-        c_tensors, c_meta = checkpoint.optimizer_state(self.critic_optimizer, "optim.critic")
-        rng_tensors, rng_meta = random_state or self.random_state
-        tensors.update(g_tensors | c_tensors | rng_tensors)
-        metadata = {"step": self.step, "batches_drawn": self.batches_drawn,
-                    "config": self.config.to_toml(), "rng": rng_meta,
-                    "optim.generator": g_meta, "optim.critic": c_meta}
-        return tensors, metadata
+        return checkpoint.training_state(
+            *self._saved(), random_state or self.random_state,
+            {"step": self.step, "batches_drawn": self.batches_drawn,
+             "config": self.config.to_toml()})
 
     def load_state(self, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
-        checkpoint.load_module(self.generator, checkpoint.unprefixed(tensors, "generator"),
-                               "generator")
-        checkpoint.load_module(self.critic, checkpoint.unprefixed(tensors, "critic"), "critic")
-        if self.ema_generator is not None:
-            checkpoint.load_module(self.ema_generator, checkpoint.unprefixed(tensors, "ema"), "ema")
-        checkpoint.load_optimizer_state(self.generator_optimizer, tensors,
-                                        metadata["optim.generator"], "optim.generator")
-        checkpoint.load_optimizer_state(self.critic_optimizer, tensors, metadata["optim.critic"],
-                                        "optim.critic")
-        self.random_state = ({k: t for k, t in tensors.items() if k.startswith("rng.")},
-                             metadata["rng"])
+        self.random_state = checkpoint.load_training_state(*self._saved(), tensors, metadata)
         self.step, self.batches_drawn = metadata["step"], metadata["batches_drawn"]
 
+    def _saved(self) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer]]:
+        """The nets and optimizers a checkpoint holds, by name."""
+        nets = {"generator": self.generator, "critic": self.critic}
+        return ({**nets, "ema": self.ema_generator} if self.ema_generator is not None else nets,
+                {"optim.generator": self.generator_optimizer,
+                 "optim.critic": self.critic_optimizer})
+
     def save_checkpoint(self, random_state: randomness.RandomState | None = None) -> Path:
-        """Write a checkpoint, refusing weights that are no longer finite: the last good
-        checkpoint must stay the newest."""
-        assert self.folder is not None
-        for net in ("generator", "critic"):
-            if not all(p.isfinite().all() for p in getattr(self, net).parameters()):
-                raise WganKitError(f"step {self.step}: {net} weights became non-finite; lower "
-                                   "run.lr (the last checkpoint is kept)")
+        """Write a checkpoint (refused when the weights are no longer finite: the last good
+        checkpoint must stay the newest) and keep the run's share of the older ones."""
         path = self.folder.checkpoint_path(self.step)
         checkpoint.save(path, *self.state(random_state))
         self.folder.prune_checkpoints(self.run.keep_checkpoints, self.run.archive_every)
@@ -387,39 +308,3 @@ class Trainer:
             getattr(self.hooks, hook)(trainer=self, **arguments)
         finally:
             randomness.restore(streams)
-
-
-class RunningMeans:
-    """Means (and, through `add_max`, maxima) of logged quantities since the last log step. They
-    stay on the device, so the hot loop never waits for the GPU; `pop` is the one place that
-    synchronises."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
-        self.counts: dict[str, int] = {}
-        self.maxima: dict[str, torch.Tensor] = {}
-
-    def add(self, **values: torch.Tensor) -> None:
-        for name, value in values.items():
-            value = value.detach().float()
-            self.sums[name] = self.sums[name] + value if name in self.sums else value
-            self.counts[name] = self.counts.get(name, 0) + 1
-
-    def add_max(self, **values: torch.Tensor) -> None:
-        for name, value in values.items():
-            value = value.detach().float()
-            self.maxima[name] = torch.maximum(self.maxima[name], value) if name in self.maxima \
-                else value
-
-    def pop(self) -> dict[str, float]:
-        means = {name: total.item() / self.counts[name] for name, total in self.sums.items()}
-        means |= {name: peak.item() for name, peak in self.maxima.items()}
-        self.sums, self.counts, self.maxima = {}, {}, {}
-        return means
-
-
-def _refuse_non_finite(step: int, metrics: dict[str, float]) -> None:
-    bad = [name for name, value in metrics.items() if not math.isfinite(value)]
-    if bad:
-        raise WganKitError(f"step {step}: {', '.join(bad)} became non-finite; lower run.lr, "
-                           "or check the data for NaN/Inf (the last checkpoint is kept)")

@@ -24,14 +24,17 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from ..core.config import RunSettings
+from ..core.settings import RunSettings
 from ..errors import WganKitError
 from .double_backward import LeanDoubleBackward
+
+if TYPE_CHECKING:
+    from ..core.parallel import DataParallel
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -74,8 +77,6 @@ class Acceleration:
         self.critic = torch.compile(critic, dynamic=False) if run.compile else critic
         self.penalty_critic = PenaltyPass(critic, self.autocast, self.scalers.get(critic),
                                           lean_double_backward=run.lean_double_backward)
-        # Called with each net after its backward pass; set by `wgan_kit.distributed`.
-        self.gradient_sync: Callable[[nn.Module], None] | None = None
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.dtype is None:
@@ -138,21 +139,20 @@ class Acceleration:
             return scores.float(), logits.float()
         return self.critic(x).float(), None
 
-    def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, net: nn.Module
-               ) -> bool:
-        """One optimizer step on `loss`; False when a gradient scaler skipped it (an fp16
-        overflow, whose metrics are then not worth logging)."""
+    def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, net: nn.Module,
+               parallel: DataParallel) -> bool:
+        """One optimizer step on `loss`, on the gradients `parallel` makes the global batch's;
+        False when a gradient scaler skipped it (an fp16 overflow, whose metrics are then not
+        worth logging)."""
         optimizer.zero_grad(set_to_none=True)
         scaler = self.scalers.get(net)
         if scaler is None:
             loss.backward()
-            if self.gradient_sync:
-                self.gradient_sync(net)
+            parallel.average_gradients(net)
             optimizer.step()
             return True
         scaler.scale(loss).backward()
-        if self.gradient_sync:
-            self.gradient_sync(net)
+        parallel.average_gradients(net)
         scale = scaler.get_scale()  # a sync, as the scaler's own step has for most optimizers
         scaler.step(optimizer)
         scaler.update()

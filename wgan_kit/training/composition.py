@@ -1,4 +1,5 @@
-"""Composing a run from names (or the user's own objects): the one path the CLI and Python share."""
+"""Composing a run from names (or the user's own objects) into a `Trainer`, for the CLI and Python
+alike; wgan_kit/training/launch.py runs it."""
 
 from __future__ import annotations
 
@@ -11,14 +12,28 @@ import torch
 from torch import nn
 
 from ..core import checkpoint
-from .acceleration import batch_coupled_modules
+from ..core.config import (
+    RESUMABLE,
+    dotted_layer,
+    refuse_changes_on_resume,
+    resolve_settings,
+)
+from ..core.engine import Trainer
+from ..core.protocols import (
+    Critic,
+    DataSource,
+    Generator,
+    LipschitzConstraint,
+    Objective,
+    Parts,
+    SampleSpec,
+)
 from ..core.randomness import seed_everything
-from ..core.config import SECTIONS, Layer, RunConfig, dotted_layer, load_toml, merge, resolve
-from ..core.engine import Parts, Trainer
-from ..errors import WganKitError
-from ..core.protocols import Critic, DataSource, Generator, LipschitzConstraint, Objective, SampleSpec
 from ..core.registry import Registry, load_registry
 from ..core.run_folder import RunFolder
+from ..core.settings import SECTIONS, RunConfig
+from ..errors import WganKitError
+from .acceleration import batch_coupled_modules
 
 if TYPE_CHECKING:
     from pluggy import HookRelay
@@ -43,39 +58,14 @@ def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | Non
     """
     given = {"gen": gen, "critic": critic, "constraint": constraint, "objective": objective,
              "data": data}
-    layers: list[Layer] = [load_toml(config)] if config is not None else []
-    layers.append({section: {"name": value} for section, value in given.items()
-                   if isinstance(value, str)})
-    layers.append({"run": run})
-    layers.append(dotted_layer(options or {}, "options"))
     objects = {section: value for section, value in given.items()
                if value is not None and not isinstance(value, str)}
     registry = registry or load_registry()
-    return build(resolve_layers(layers, registry, objects, recipe=recipe), objects,
-                 hooks=registry.hooks.hook)
-
-
-def resolve_layers(layers: list[Layer], registry: Registry | None,
-                   objects: Mapping[str, Any] | None = None, *,
-                   recipe: str | None = None) -> RunConfig:
-    """Resolve layers of settings, above the `recipe`'s if one is named; sections given as objects
-    are skipped (they have no options)."""
-    objects = objects or {}
-    registry = registry or load_registry()
-    stray = [f"{section}.{key}: {section} is given as an object, which takes no options"
-             for section, table in merge(layers).items() if section in objects
-             for key in table if key != "name"]
-    if stray:
-        raise WganKitError(stray)
-    if recipe is not None:
-        try:
-            preset = registry.recipe(recipe)
-        except WganKitError as exc:
-            raise WganKitError([f"--recipe: {problem}" for problem in exc.problems]) from None
-        layers = [dotted_layer(preset.settings, f"recipe {preset.name}"), *layers]
-    layers = [{s: t for s, t in layer.items() if s not in objects} for layer in layers]
-    config = resolve(layers, registry, skip=set(objects))
-    return config.with_objects(objects)
+    settings = resolve_settings(
+        registry, recipe=recipe, config=config, run=run, objects=objects,
+        names={section: value for section, value in given.items() if isinstance(value, str)},
+        overrides=dotted_layer(options or {}, "options"))
+    return build(settings, objects, hooks=registry.hooks.hook)
 
 
 def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
@@ -113,14 +103,11 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
 def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) -> Trainer:
     """The run in folder `path`, at its last checkpoint. Keyword arguments may change `steps`
     (to train further) and `device`; anything else would no longer be the same run."""
-    changed = sorted(set(run) - {"steps", "device"})
-    if changed:
-        raise WganKitError(f"--resume: {', '.join(changed)} cannot change when resuming; "
-                           "start a new run with --config <run>/config.toml instead")
+    refuse_changes_on_resume(sorted(set(run) - set(RESUMABLE)))
     folder = RunFolder.open(path)
-    layers = [load_toml(folder.config), {"run": {k: v for k, v in run.items() if v is not None}}]
     registry = registry or load_registry()
-    trainer = build(resolve_layers(layers, registry), hooks=registry.hooks.hook)
+    trainer = build(resolve_settings(registry, config=folder.config, run=run),
+                    hooks=registry.hooks.hook)
     tensors, metadata = checkpoint.load(folder.latest_checkpoint())
     trainer.load_state(tensors, metadata)
     folder.forget_metrics_after(trainer.step)
@@ -174,7 +161,7 @@ def _check_protocols(parts: Parts) -> None:
                                          parts.objective, parts.data)):
         if not isinstance(value, PROTOCOLS[section]):
             problems.append(f"{section}: {type(value).__name__} does not meet the "
-                            f"{PROTOCOLS[section].__name__} protocol (see wgan_kit.protocols)")
+                            f"{PROTOCOLS[section].__name__} protocol (see wgan_kit.core.protocols)")
         elif section in ("gen", "critic") and not isinstance(value, nn.Module):
             problems.append(f"{section}: {type(value).__name__} must be a torch.nn.Module")
     if problems:

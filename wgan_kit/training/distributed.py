@@ -23,7 +23,6 @@ global batch, and identical gradients keep identical weights on every rank.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import signal
@@ -31,13 +30,18 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..core.engine import RunningMeans, Trainer
+from ..core import randomness
+from ..core.metrics import RunningMeans
 from ..errors import WganKitError
+
+if TYPE_CHECKING:
+    from ..core.engine import Trainer
 
 
 @dataclass(frozen=True)
@@ -130,15 +134,32 @@ def shard(trainer: Trainer, rank: Rank) -> None:
     for net in (trainer.generator, trainer.critic):
         for tensor in (*net.parameters(), *net.buffers()):
             dist.broadcast(tensor.data, src=0)  # one starting point, whatever built the nets
-    trainer.acceleration.gradient_sync = average_gradients
-    trainer.metrics_sync = global_metrics
-    # Stop requests travel over CPU (gloo) whatever the backend, so agreeing waits for no device.
-    trainer.stop_sync = functools.partial(
-        _first_stop_request, group=None if dist.get_backend() == "gloo" else dist.new_group(
-            backend="gloo"))
-    trainer.seed_of_step = functools.partial(_rank_seed, run.seed, rank.rank)
-    if not rank.is_main:
-        trainer.folder = None
+    trainer.parallel = Ranks(run.seed, rank)
+
+
+class Ranks:
+    """The loop's data-parallel seam (`wgan_kit.core.parallel.DataParallel`) over the process
+    group: per-step seeds, averaged gradients, the global batch's metrics, one stop for all."""
+
+    def __init__(self, seed: int, rank: Rank) -> None:
+        self.seed, self.rank = seed, rank.rank
+        # Stop requests travel over CPU (gloo) whatever the backend, so agreeing waits for no
+        # device.
+        self.stop_group = None if dist.get_backend() == "gloo" else dist.new_group(backend="gloo")
+
+    def seed_step(self, step: int) -> None:
+        """A rank's streams restart at each generator step from a seed of (seed, rank, step), so
+        that a resumed run draws what an unbroken one would."""
+        randomness.seed_everything(_rank_seed(self.seed, self.rank, step))
+
+    def average_gradients(self, net: nn.Module) -> None:
+        average_gradients(net)
+
+    def sync_metrics(self, means: RunningMeans) -> None:
+        global_metrics(means)
+
+    def agree_on_stop(self, requested: signal.Signals | None) -> signal.Signals | None:
+        return _first_stop_request(requested, self.stop_group)
 
 
 def check_split(batch_size: int, world_size: int) -> None:

@@ -27,19 +27,23 @@ import functools
 import json
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from torch import nn
 
 from ..core import randomness
-from .acceleration import batch_coupled_modules
-from ..core.config import RunSettings
-from ..core.engine import Parts, Trainer
-from ..errors import WganKitError
+from ..core.engine import Trainer
 from ..core.hookspecs import Check
-from ..core.protocols import LipschitzConstraint, SampleSpec
-from ..core.registry import Registry
+from ..core.protocols import LipschitzConstraint, Parts, SampleSpec
+from ..core.settings import RunSettings
+from ..errors import WganKitError
+from .acceleration import batch_coupled_modules
+
+if TYPE_CHECKING:
+    from pluggy import HookRelay
+
+    from ..core.registry import Registry
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 TINY_BATCH = 8  # samples per batch in every check: enough to see coupling, cheap for any net
@@ -317,7 +321,7 @@ def check_first_steps(trainer: Trainer, batch: torch.Tensor, latent: torch.Tenso
     seen = _MetricsRecorder()
     advice = f"lower run.lr (now {trainer.run.lr:g}) or the penalty weight, and check the data"
     try:
-        rehearsal.train(progress=seen)
+        rehearsal.fit(progress=seen)
     except WganKitError as exc:
         return Verdict(FAIL, str(exc).split(";")[0],
                        f"training is not finite in its first steps: {advice}")
@@ -366,11 +370,11 @@ class _MetricsRecorder:
         pass
 
 
-def plugin_checks(trainer: Trainer, registry: Registry) -> list[Check]:
+def plugin_checks(trainer: Trainer, hooks: HookRelay) -> list[Check]:
     """The checks plugins add through the `preflight_checks` hook, one plugin at a time, so that a
     broken one is reported (as a warning) and the others still run."""
     checks: list[Check] = []
-    for hook in registry.hooks.hook.preflight_checks.get_hookimpls():
+    for hook in hooks.preflight_checks.get_hookimpls():
         try:
             returned = list(hook.function(trainer=trainer))
             if not all(isinstance(c, Check) for c in returned):
@@ -409,15 +413,18 @@ class Preflight:
                            "checks": [dataclasses.asdict(c) for c in self.checks]}, indent=2)
 
 
-def run_preflight(trainer: Trainer, registry: Registry | None = None) -> Preflight:
-    """Run every check on `trainer` (and the plugins' in `registry`), leaving its nets, optimizers
-    and random streams as they were."""
+def run_preflight(trainer: Trainer, registry: Registry | None = None, *,
+                  hooks: HookRelay | None = None) -> Preflight:
+    """Run every check on `trainer` and the plugins' (those of `registry`, or the `hooks` of the
+    registry the trainer was built from), leaving its nets, optimizers and random streams as they
+    were."""
+    hooks = registry.hooks.hook if registry is not None else hooks
     started = time.perf_counter()
     with randomness.installed(randomness.capture()):  # the caller's streams come back afterwards
         randomness.seed_everything(trainer.run.seed)
         checks = _built_in_checks(trainer)
-        if registry is not None:
-            checks += plugin_checks(trainer, registry)
+        if hooks is not None:
+            checks += plugin_checks(trainer, hooks)
     return Preflight(checks, time.perf_counter() - started)
 
 
