@@ -2,7 +2,7 @@
 
     import wgan_kit
     trainer = wgan_kit.compose(data="25gaussians", constraint="gp", steps=2000)
-    trainer.train(out="runs/25g")
+    result = trainer.train(out="runs/25g")  # checked first; Ctrl-C stops it with a checkpoint
     points = trainer.sample(1000)
 
 Importing this package is cheap: torch and every plugin's heavy code load only when a run needs them.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import WganKitError
+from .core.components import Component, NoOptions, Recipe
 from .core.hookspecs import Check, hookimpl
 from .core.protocols import (
     Critic,
@@ -21,18 +21,23 @@ from .core.protocols import (
     LipschitzConstraint,
     Objective,
     Penalty,
+    RunView,
     SampleSpec,
 )
-from .core.registry import PLUGIN_API, Component, NoOptions, Recipe, Registry, load_registry, register
+from .core.registry import PLUGIN_API, Registry, load_registry, register
+from .errors import WganKitError
 
 if TYPE_CHECKING:
     from .core.engine import Trainer
+    from .core.metrics import RunResult
     from .training.composition import compose, resume
+    from .training.launch import Launch, launch
 
 __version__ = "0.1.0"
 
 _HEAVY = {"compose": "training.composition", "resume": "training.composition",
-          "Trainer": "core.engine"}
+          "Trainer": "core.engine", "RunResult": "core.metrics", "launch": "training.launch",
+          "Launch": "training.launch"}
 
 
 def __getattr__(name: str) -> Any:
@@ -49,6 +54,7 @@ __all__ = [
     "Critic",
     "DataSource",
     "Generator",
+    "Launch",
     "LipschitzConstraint",
     "NoOptions",
     "Objective",
@@ -56,11 +62,14 @@ __all__ = [
     "Penalty",
     "Recipe",
     "Registry",
+    "RunResult",
+    "RunView",
     "SampleSpec",
     "Trainer",
     "WganKitError",
     "compose",
     "hookimpl",
+    "launch",
     "load_registry",
     "register",
     "resume",

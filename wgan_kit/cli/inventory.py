@@ -1,0 +1,206 @@
+"""`wgan-kit plugins list/show/new`, `recipes list/show` and `data show`: what is installed and
+what a data source holds."""
+
+from __future__ import annotations
+
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..core.registry import load_registry_with
+from ..errors import WganKitError
+from .app import data_app, fail, plugins_app, recipes_app, stdout
+
+if TYPE_CHECKING:
+    from ..core.components import Recipe
+
+
+@plugins_app.command("list")
+def plugins_list(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+                 ) -> None:
+    """Every installed component (kind, name, package, version, summary) and every plugin
+    module that failed to load, with the reason."""
+    registry = load_registry_with()
+    rows = [{"kind": c.kind, "name": c.name, "package": c.package, "version": c.version,
+             "summary": c.summary, "status": "ok"} for c in registry.components()]
+    rows += [{"kind": "plugin", "name": p.module, "package": p.package, "version": p.version,
+              "summary": p.error, "status": "error"} for p in registry.plugins
+             if p.status != "ok"]
+    if json_:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("kind", "name", "package", "version", "summary", "status")
+    for row in rows:
+        style = "red" if row["status"] != "ok" else None
+        table.add_row(*(row[k] for k in ("kind", "name", "package", "version", "summary",
+                                         "status")), style=style)
+    stdout.print(table)
+
+
+def _type_name(annotation: Any) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(str(a) for a in typing.get_args(annotation))
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+@plugins_app.command("show")
+def plugins_show(
+    name: Annotated[str, typer.Argument(help="A component name, e.g. gp or pkg:gp.")],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The options of a component: type, default and description."""
+    from ..core.registry import KINDS
+
+    registry = load_registry_with()
+    found, problems = [], []
+    for kind in KINDS:
+        try:
+            found.append(registry.get(kind, name))
+        except WganKitError as exc:
+            problems += exc.problems
+    if not found:
+        unknown = [p for p in problems if "several packages" in p] or [
+            f"no component named {name!r}; `wgan-kit plugins list` shows what is installed"]
+        raise fail(unknown)
+    described = [{"kind": c.kind, "name": c.name, "package": c.package, "summary": c.summary,
+                  "options": [{"name": key, "type": _type_name(field.annotation),
+                               "default": field.default, "description": field.description or ""}
+                              for key, field in c.options.model_fields.items()],
+                  "suggests": dict(c.suggests)} for c in found]
+    if json_:
+        print(json.dumps(described, indent=2, default=str))
+        return
+    for entry in described:
+        stdout.print(Text.assemble((f"{entry['kind']} {entry['name']}", "bold"),
+                                   f" ({entry['package']}): {entry['summary']}"))
+        table = Table("option", "type", "default", "description")
+        for option in entry["options"]:
+            table.add_row(option["name"], option["type"], repr(option["default"]),
+                          option["description"])
+        stdout.print(table if entry["options"] else "  no options")
+        if entry["suggests"]:
+            stdout.print("  suggests: " + ", ".join(f"{k}={v!r}"
+                                                    for k, v in entry["suggests"].items()))
+
+
+@recipes_app.command("list")
+def recipes_list(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+                 ) -> None:
+    """Every installed recipe: name, summary, source and package."""
+    described = [_describe_recipe(r) for r in load_registry_with().recipes()]
+    if json_:
+        print(json.dumps(described, indent=2))
+        return
+    table = Table("name", "summary", "source", "package")
+    for entry in described:
+        table.add_row(entry["name"], entry["summary"], entry["source"], entry["package"])
+    stdout.print(table)
+
+
+@recipes_app.command("show")
+def recipes_show(
+    name: Annotated[str, typer.Argument(help="A recipe name, e.g. wgan-gp or pkg:wgan-gp.")],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The settings of a recipe and where they come from."""
+    try:
+        entry = _describe_recipe(load_registry_with().recipe(name))
+    except WganKitError as exc:
+        raise fail(exc.problems) from None
+    if json_:
+        print(json.dumps(entry, indent=2))
+        return
+    stdout.print(Text.assemble((f"recipe {entry['name']}", "bold"),
+                               f" ({entry['package']}): {entry['summary']}"))
+    stdout.print(f"  source: {entry['source']}")
+    table = Table("setting", "value")
+    for key, value in entry["settings"].items():
+        table.add_row(key, json.dumps(value))
+    stdout.print(table)
+
+
+def _describe_recipe(recipe: Recipe) -> dict[str, Any]:
+    return {"name": recipe.name, "package": recipe.package, "summary": recipe.summary,
+            "source": recipe.source, "settings": dict(recipe.settings)}
+
+
+@data_app.command("show", epilog="""**Examples**
+
+`wgan-kit data show mnist`  —  64 training digits in real.png, and the set's figures
+
+`wgan-kit data show images --set data.path=~/faces --set data.size=64 --out faces.png`
+""")
+def data_show(
+    name: Annotated[str, typer.Argument(help="A data source, e.g. mnist or images.")],
+    n: Annotated[int, typer.Option(min=1, max=100_000, help="How many samples to show.")] = 64,
+    out: Annotated[Path, typer.Option(help="The picture to write (.png).")] = Path("real.png"),
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="data.key=value, repeatable; e.g. --set data.size=32.")] = None,
+    seed: Annotated[int, typer.Option(help="Which training batch to show.")] = 0,
+) -> None:
+    """Save a picture of real training samples and print the set's size, sample shape, value
+    range and class counts: the first thing to check about a data set."""
+    from ..core.config import parse_assignments, resolve
+
+    try:
+        if out.suffix != ".png":
+            raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; use .png")
+        layer = parse_assignments(set_ or [])
+        if set(layer) - {"data"}:
+            raise WganKitError(f"--set: data show takes only data.* settings, got "
+                               f"{', '.join(sorted(set(layer) - {'data'}))}")
+        chosen = {"data": {**layer.get("data", {}), "name": name}}
+        part = resolve([chosen], load_registry_with()).parts["data"]
+        import torch
+
+        from ..evaluation.pictures import save_picture
+
+        source = part.component.factory(part.options)
+        n = min(n, getattr(source, "train_size", n))
+        batch = next(source.batches(n, seed=seed, device=torch.device("cpu")))
+        shown = source.decode(batch)
+        kind = source.spec.kind
+        if kind == "points":  # drawn as the real points of a run's pictures
+            save_picture(kind, shown[:0], out, real=shown, title=f"{name}: {n} real samples")
+        elif not save_picture(kind, shown, out, title=f"{name}: {n} real samples"):
+            raise WganKitError(f"--out {out}: no picture for samples of kind {kind!r}")
+    except WganKitError as exc:
+        raise fail(exc.problems) from None
+    sizes = (f"{source.train_size:,} training, {source.held_out_size:,} held out"
+             if hasattr(source, "train_size") else "sampled afresh for every batch")
+    print(f"data     {name} ({part.component.package} {part.component.version})")
+    print(f"size     {sizes}")
+    print(f"shape    {source.spec.shape}, kind {kind}")
+    declared = source.spec.value_range
+    print(f"values   {batch.min().item():.4g} … {batch.max().item():.4g} in these samples"
+          + (f"; declared {declared[0]:g} … {declared[1]:g}" if declared else ""))
+    counts = source.class_counts() if hasattr(source, "class_counts") else None
+    if counts:
+        print("classes  " + ", ".join(f"{label}: {count:,}" for label, count in enumerate(counts)))
+    print(f"picture  {out}")
+
+
+@plugins_app.command("new", epilog="**Example**\n\n`wgan-kit plugins new hinge --kind objective "
+                                    "&& pip install -e './wgan-kit-hinge[dev]' && pytest wgan-kit-hinge`")
+def plugins_new(
+    name: Annotated[str, typer.Argument(help="The plugin's name, e.g. hinge: the package is "
+                                             "wgan-kit-NAME, the module wgan_kit_NAME.")],
+    kind: Annotated[str, typer.Option(help="constraint, net (a generator and a critic), "
+                                           "objective or data.")],
+    dir_: Annotated[Path, typer.Option("--dir", help="Where to write the package.")] = Path("."),
+) -> None:
+    """Write a ready plugin package: pyproject with the entry point, options model, factory,
+    torch code and a test using the conformance kit. It installs and passes its test as is."""
+    from ..kit.scaffold import new_plugin
+
+    try:
+        root = new_plugin(name, kind, dir_)
+    except WganKitError as exc:
+        raise fail(exc.problems) from None
+    print(f"wrote {root}\nnext: pip install -e '{root}[dev]' && pytest {root}", file=sys.stderr)
