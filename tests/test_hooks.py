@@ -1,4 +1,4 @@
-"""Lifecycle hooks: every hook in wgan_kit/hookspecs.py is called when its docstring says, is
+"""Lifecycle hooks: every hook in wgan_kit/core/hookspecs.py is called when its docstring says, is
 documented in CONTRIBUTING.md and has a test here (named test_<hook>...)."""
 
 from __future__ import annotations

@@ -1,0 +1,88 @@
+"""The package's modules import each other without a circle, and only the built-ins import the
+built-ins: checked on the import graph read from the source with `ast`.
+
+An edge is every import a module makes when it is imported, those under `if TYPE_CHECKING:`
+included (they state a dependency of the design). Imports inside a function run only when it is
+called, so they make no circle at import time and are left out of the circle check (the CLI defers
+every heavy import that way, and `Trainer.train` hands over to the launch path so); the built-ins
+check counts them too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import wgan_kit
+
+PACKAGE = Path(wgan_kit.__file__).parent
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def imported(module: str, *, deferred: bool) -> set[str]:
+    """The package's modules that `module` imports (with `deferred`, also inside functions)."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and not deferred:
+                continue
+            if isinstance(child, ast.Import):
+                found.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    anchor = package.split(".")[:len(package.split(".")) - child.level + 1]
+                    base = ".".join([*anchor, *([child.module] if child.module else [])])
+                found.add(base)  # `from pkg import module` imports pkg.module too
+                found.update(f"{base}.{alias.name}" for alias in child.names)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return {name for name in found if name in MODULES and name != module}
+
+
+def test_the_package_has_no_import_circle():
+    graph = {module: imported(module, deferred=False) for module in MODULES}
+    done: set[str] = set()
+
+    def walk(module: str, path: list[str]) -> None:
+        if module in path:
+            circle = path[path.index(module):] + [module]
+            raise AssertionError("import circle: " + " -> ".join(circle))
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            walk(target, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        walk(module, [])
+
+
+def test_only_the_built_ins_import_the_built_ins():
+    builtins = "wgan_kit.builtins"
+    offenders = {module: sorted(t for t in imported(module, deferred=True)
+                                if t == builtins or t.startswith(builtins + "."))
+                 for module in MODULES if not module.startswith(builtins)}
+    assert {module: found for module, found in offenders.items() if found} == {}
+
+
+def test_the_graph_sees_the_imports_it_checks():
+    """The reader of imports is itself checked: known edges of each kind are found."""
+    assert "wgan_kit.core.components" in imported("wgan_kit.core.registry", deferred=False)
+    # under TYPE_CHECKING:
+    assert "wgan_kit.core.protocols" in imported("wgan_kit.core.hookspecs", deferred=False)
+    assert "wgan_kit.training.launch" not in imported("wgan_kit.core.engine", deferred=False)
+    assert "wgan_kit.training.launch" in imported("wgan_kit.core.engine", deferred=True)
+    # `from . import checkpoint`:
+    assert "wgan_kit.core.checkpoint" in imported("wgan_kit.core.engine", deferred=False)
