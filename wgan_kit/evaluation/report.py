@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import WganKitError
 from ..core.run_folder import RunFolder
+from ..errors import WganKitError
 
 FIGURE_INCHES = (6.4, 4.0)
 DPI = 100  # every plot is 640 × 400 pixels

@@ -7,8 +7,8 @@
 
 Each check builds the component (by name, or a `Component`) on tiny shapes, runs a CPU step and
 raises an `AssertionError` naming the component and the guarantee it broke, as scikit-learn's
-`check_estimator` does. The guarantees are those of `wgan_kit.protocols` plus what the engine,
-checkpoints and `--resume` rely on. Also a pytest plugin (entry point `pytest11`) whose fixtures
+`check_estimator` does. The guarantees are those of `wgan_kit.core.protocols` plus what the
+engine, checkpoints and `--resume` rely on. Also a pytest plugin (entry point `pytest11`) whose fixtures
 are `tiny_spec` (each of `TINY_SPECS`), `wgan_kit_registry` and `tiny_run`.
 
 Only tests import this module, so it imports torch freely.
@@ -26,9 +26,7 @@ import torch
 from pydantic import BaseModel, ValidationError
 from torch import nn
 
-from ..training.acceleration import batch_coupled_modules
 from ..core.config import SECTIONS, RunSettings
-from ..errors import WganKitError
 from ..core.protocols import (
     Critic,
     DataSource,
@@ -39,6 +37,8 @@ from ..core.protocols import (
     SampleSpec,
 )
 from ..core.registry import Component, Registry, load_registry
+from ..errors import WganKitError
+from ..training.acceleration import batch_coupled_modules
 
 __all__ = ["CHECKS", "N", "REFERENCE_CRITICS", "TINY_SPECS", "ReferenceConvCritic",
            "ReferenceMLPCritic", "check_component", "check_constraint", "check_critic",
