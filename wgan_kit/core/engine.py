@@ -14,7 +14,7 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -110,10 +110,12 @@ class Trainer:
             generator.train()
 
     def train(self, out: str | Path | None = None, *, overwrite: bool = False,
-              progress: Progress | None = None, preflight: bool | None = None, nproc: int = 1,
-              handle_signals: bool = True) -> RunResult:
-        """Train until `run.steps`, as `wgan-kit run` does: the last logged metrics, a dict that
-        also says how the run ended (`RunResult`). See `wgan_kit.training.launch.train`."""
+              progress: Progress | Literal["bar", "lines"] | None = None,
+              preflight: bool | None = None, nproc: int = 1, handle_signals: bool = True
+              ) -> RunResult:
+        """Train until `run.steps`, as `wgan-kit run` does (preflight, clean stops, `nproc`
+        processes; see `wgan_kit.training.launch.train`): the last logged metrics, in a dict that
+        also says how the run ended."""
         from ..training.launch import train  # the launch path builds on this engine
 
         return train(self, out=out, overwrite=overwrite, progress=progress, preflight=preflight,

@@ -2,15 +2,17 @@
 benchmark. The scoring API is importable from here, as `wgan_kit.evaluation.evaluate`."""
 
 from .scores import (
+    NGRAM_ORDERS,
     Evaluation,
     FeatureExtractor,
     Score,
     as_channels_first,
     cache_dir,
     evaluate,
+    exact_w1,
     feature_extractor,
     image_scores,
 )
 
-__all__ = ["Evaluation", "FeatureExtractor", "Score", "as_channels_first", "cache_dir", "evaluate",
-           "feature_extractor", "image_scores"]
+__all__ = ["NGRAM_ORDERS", "Evaluation", "FeatureExtractor", "Score", "as_channels_first",
+           "cache_dir", "evaluate", "exact_w1", "feature_extractor", "image_scores"]

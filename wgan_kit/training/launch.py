@@ -81,12 +81,12 @@ class Plan:
         return build(settings, hooks=registry.hooks.hook)
 
 
-def launch(settings: RunConfig | None, choices: Launch, registry: Registry, *,
+def launch(settings: RunConfig | None, choices: Launch, registry: Registry | None, *,
            resume_from: Path | None = None, changes: Mapping[str, Any] | None = None
            ) -> RunResult:
     """Run `settings` (resolved), or the run in folder `resume_from` with `changes` (steps,
     device): in this process, in the ranks torchrun started (its environment says so), or in
-    `choices.nproc` processes started here."""
+    `choices.nproc` processes started here (which load their own `registry`)."""
     plan = Plan(settings.to_toml() if settings is not None else None, resume_from,
                 dict(changes or {}))
     if choices.nproc > 1:
@@ -95,6 +95,7 @@ def launch(settings: RunConfig | None, choices: Launch, registry: Registry, *,
             if choices.out is not None:
                 RunFolder.check(choices.out, overwrite=choices.overwrite)
         return _spawn_ranks(plan, choices)
+    registry = registry or load_registry_with(choices.plugin_files)
     rank = distributed.from_environment()
     if rank is not None:
         return _train_rank(rank, plan, choices, registry)
@@ -119,9 +120,10 @@ def train(trainer: Trainer, *, out: str | Path | None = None, overwrite: bool = 
     (`handle_signals=False` leaves the handlers to your program). `nproc=N` trains data-parallel
     in N processes, as `wgan-kit run --nproc N` does, and then loads the result into `trainer`."""
     out = Path(out).expanduser() if out is not None else None
-    choices = Launch(out=out, overwrite=overwrite, progress=progress, nproc=nproc,
-                     preflight=(out is not None) or None if preflight is None else preflight,
-                     handle_signals=handle_signals)
+    if preflight is None:  # on for a new run folder, else skipped without a word
+        preflight = True if out is not None else None
+    choices = Launch(out=out, overwrite=overwrite, preflight=preflight, progress=progress,
+                     nproc=nproc, handle_signals=handle_signals)
     if nproc == 1:
         return train_here(trainer, choices)
     problems = [f"{section}: given as a Python object, which the other processes cannot rebuild; "
