@@ -483,3 +483,14 @@ def test_data_show_reports_bad_input(args, message):
 
     result = CliRunner().invoke(app, ["data", "show", *args])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_eight_gaussians_options_mean_what_their_descriptions_say(registry):
+    """radius and std are the released code's constants before its division by 1.414, as the
+    options' descriptions say; the centres and spread of the points as sampled are after it."""
+    source = make(registry, "8gaussians", radius=3.0, std=0.1)
+    assert torch.allclose(source.centres.norm(dim=1), torch.full((8,), 3.0 / 1.414))
+    assert source.std == pytest.approx(0.1 / 1.414)
+    fields = registry.get("data", "8gaussians").options.model_fields
+    assert "radius/1.414" in fields["radius"].description
+    assert "std/1.414" in fields["std"].description
