@@ -276,7 +276,9 @@ def test_batch_norm_critic_is_refused_under_the_gradient_penalty(registry, criti
      r"gen: dcgan makes square images .* but the data's images are 30×30"),
     ("dcgan", "critic", SampleSpec((3, 32, 64), "image"), r"images are 32×64"),
     ("resnet", "critic", POINTS, r"critic: resnet handles images \(C, H, W\), but the data's "
-                                 r"samples are points of shape \(2,\)"),
+                                 r"samples are points of shape \(2,\); for points use mlp, or "
+                                 r"give resnet data it handles: --data mnist, --data digits, "
+                                 r"--data cifar10 --set data.path=DIR, or --data images"),
     ("charcnn", "generator", RGB_32,
      r"gen: charcnn handles sequences \(T, V\), but the data's samples are images of shape "
      r"\(3, 32, 32\); for images use dcgan, resnet or mlp"),
