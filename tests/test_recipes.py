@@ -22,11 +22,12 @@ TABLE = {
                     betas=(0.0, 0.9), n_critic=5, batch_size=64, lr_schedule="constant"),
     "wgan-gp-toy": dict(objective="wgan", constraint="gp", weight=0.1, optimizer="adam", lr=1e-4,
                         betas=(0.5, 0.9), n_critic=5, batch_size=256, lr_schedule="constant"),
-    "wgan-gp-cifar-resnet": dict(objective="wgan", constraint="gp", weight=10.0, optimizer="adam",
+    "wgan-gp-cifar-resnet": dict(gen="resnet", critic="resnet", data="cifar10",
+                                 objective="wgan", constraint="gp", weight=10.0, optimizer="adam",
                                  lr=2e-4, betas=(0.0, 0.9), n_critic=5, batch_size=64,
                                  generator_batch_size=128, lr_schedule="linear", steps=100_000),
     "wgan-gp-cifar-resnet-acgan": dict(
-        objective="wgan", constraint="gp", weight=10.0, optimizer="adam", lr=2e-4,
+        gen="resnet", critic="resnet", data="cifar10", objective="wgan", constraint="gp", weight=10.0, optimizer="adam", lr=2e-4,
         betas=(0.0, 0.9), n_critic=5, batch_size=64, generator_batch_size=128,
         lr_schedule="linear", steps=100_000, conditional=True, class_loss_weights=(1.0, 0.1)),
     "wgan-clip": dict(objective="wgan", constraint="clip", c=0.01, optimizer="rmsprop", lr=5e-5,
@@ -50,8 +51,9 @@ def test_the_built_in_recipes_are_the_issues_table(registry):
 def test_every_recipe_resolves_to_its_published_values(registry, name):
     expected = dict(TABLE[name])
     config = resolve_layers([], registry, recipe=name)
-    assert config.name_of("objective") == expected.pop("objective")
-    assert config.name_of("constraint") == expected.pop("constraint")
+    for section in ("gen", "critic", "data", "objective", "constraint"):
+        if section in expected:
+            assert config.name_of(section) == expected.pop(section), section
     constraint = config.parts["constraint"].options
     for option in ("weight", "c"):
         if option in expected:
@@ -102,6 +104,10 @@ def test_run_with_a_recipe_on_the_command_line(tmp_path):
         2e-4, [0.5, 0.999], 8)
     resumed = runner.invoke(app, ["run", "--resume", str(out), "--recipe", "dcgan"])
     assert resumed.exit_code == 2 and "drop --recipe" in resumed.output
+    cifar = runner.invoke(app, ["run", "--recipe", "wgan-gp-cifar-resnet", "--out",
+                                str(tmp_path / "never")])
+    assert cifar.exit_code == 2 and "data.path: give the folder of the CIFAR-10 files" in \
+        cifar.output
     unknown = runner.invoke(app, ["run", "--recipe", "nope", "--out", str(tmp_path / "never")])
     assert unknown.exit_code == 2 and "error: --recipe: unknown recipe 'nope'" in unknown.output
     assert not (tmp_path / "never").exists()

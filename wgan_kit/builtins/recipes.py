@@ -2,7 +2,8 @@
 
 `wgan-kit run --recipe NAME` starts from one of them. A recipe names the objective and the
 constraint and sets the optimizer, n_critic, batch size and learning-rate schedule of its source;
-the nets and the data stay the user's choice, and any setting can still be overridden. Sources:
+a recipe made for particular nets and data (the CIFAR ResNet) names them too. Any setting can still
+be overridden. Sources:
 Gulrajani et al. 2017 (WGAN-GP: Algorithm 1, Appendices E and F) and its released code
 (github.com/igul222/improved_wgan_training: gan_toy.py, gan_64x64.py, gan_cifar_resnet.py);
 Arjovsky et al. 2017 (WGAN, Algorithm 1); Radford et al. 2016 (DCGAN); Mao et al. 2017 (LSGAN).
@@ -32,11 +33,14 @@ WGAN_GP_TOY = Recipe(
 
 WGAN_GP_CIFAR_RESNET = Recipe(
     "wgan-gp-cifar-resnet",
-    {"objective.name": "wgan", "constraint.name": "gp", "constraint.weight": 10.0,
+    {"gen.name": "resnet", "critic.name": "resnet", "data.name": "cifar10",
+     "objective.name": "wgan", "constraint.name": "gp", "constraint.weight": 10.0,
      "run.optimizer": "adam", "run.lr": 2e-4, "run.betas": (0.0, 0.9), "run.lr_schedule": "linear",
      "run.steps": 100_000, "run.n_critic": 5, "run.batch_size": 64,
      "run.generator_batch_size": 128},
-    "WGAN-GP's CIFAR-10 ResNet: Adam α = 2e-4 decayed linearly to 0 over 100k generator steps, "
+    "WGAN-GP's CIFAR-10 ResNet nets on CIFAR-10 (give its files with --set data.path=DIR, or "
+    "train the nets on other 32×32 images with --data images --set data.path=DIR "
+    "--set data.size=32): Adam α = 2e-4 decayed linearly to 0 over 100k generator steps, "
     "β = (0, 0.9), λ = 10, n_critic = 5, critic batch 64, generator batch 128. The source also "
     "dequantizes real images with U[0, 1/128) noise: set that on the data source.",
     "WGAN-GP Appendix F; released gan_cifar_resnet.py (GEN_BS_MULTIPLE = 2, DECAY, dequantize)",
@@ -44,8 +48,8 @@ WGAN_GP_CIFAR_RESNET = Recipe(
 
 WGAN_GP_CIFAR_RESNET_ACGAN = Recipe(
     "wgan-gp-cifar-resnet-acgan",
-    {**WGAN_GP_CIFAR_RESNET.settings, "gen.name": "resnet", "critic.name": "resnet",
-     "run.conditional": True, "run.class_loss_weights": (1.0, 0.1)},
+    {**WGAN_GP_CIFAR_RESNET.settings, "run.conditional": True,
+     "run.class_loss_weights": (1.0, 0.1)},
     "WGAN-GP's conditional CIFAR-10 model (AC-GAN form): the CIFAR ResNet settings, the "
     "generator's batch norms conditioned on the class, a class head on the critic, cross-entropy "
     "weighted 1 on real samples (critic) and 0.1 on generated ones (generator). Needs a labelled "

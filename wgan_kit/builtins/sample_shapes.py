@@ -19,6 +19,12 @@ KINDS = {"points": Kind("points", "(D,)", 1, "mlp"),
          "image": Kind("images", "(C, H, W)", 3, "dcgan, resnet or mlp"),
          "sequence": Kind("sequences", "(T, V)", 2, "charcnn or mlp")}
 
+# Where data of each kind comes from, for the hint when a net is given the wrong kind.
+SOURCES = {"points": "--data 8gaussians, 25gaussians or swissroll",
+           "image": "--data mnist, --data digits, --data cifar10 --set data.path=DIR, or --data "
+                    "images --set data.path=DIR",
+           "sequence": "--data text"}
+
 
 def require_kind(spec: SampleSpec, *, net: str, section: str, kinds: tuple[str, ...]) -> None:
     """Refuse data whose samples are not of one of `kinds`, with that kind's number of axes."""
@@ -27,7 +33,9 @@ def require_kind(spec: SampleSpec, *, net: str, section: str, kinds: tuple[str, 
     handles = " or ".join(f"{KINDS[kind].plural} {KINDS[kind].shape}" for kind in kinds)
     known = KINDS.get(spec.kind)
     given = f"{known.plural} of" if known else f"of kind {spec.kind!r},"
-    hint = f"; for {known.plural} use {known.nets}" if known else ""
+    sources = " or ".join(SOURCES[kind] for kind in kinds)
+    hint = (f"; for {known.plural} use {known.nets}, or give {net} data it handles: {sources}"
+            if known else "")
     raise WganKitError(f"{section}: {net} handles {handles}, but the data's samples are "
                        f"{given} shape {tuple(spec.shape)}{hint}")
 

@@ -19,6 +19,7 @@ the `random` net of Table 1 does.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,11 +72,20 @@ class CriticOptions(BaseModel):
                                           "resolutions: the depth of WGAN-GP Table 1.")
 
 
+def _warn_if_set(options: BaseModel, section: str, option: str, side: int, why: str) -> None:
+    """Say so when a non-default option cannot change the net built for these images."""
+    if getattr(options, option) != type(options).model_fields[option].default:
+        warnings.warn(f"{section}.{option}: has no effect on {side}×{side} images: {why}", stacklevel=3)
+
+
 def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
     from ..conditioning import generator_classes
     from .nets import DCGANGenerator
 
     channels, start, doublings = image_pyramid(spec, net="dcgan", section="gen")
+    if doublings == 1:
+        _warn_if_set(options, "gen", "constant_filters", spec.shape[-1], "the generator has a single "
+                     "hidden width there")
     return DCGANGenerator(options.latent_dim, channels, start, doublings, filters=options.filters,
                           constant_filters=options.constant_filters, norm=options.norm,
                           nonlinearity=options.nonlinearity, extra_layers=options.extra_layers,
@@ -86,6 +96,10 @@ def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
     from .nets import DCGANCritic
 
     channels, start, doublings = image_pyramid(spec, net="dcgan", section="critic")
+    if doublings == 1 and not options.extra_layers:
+        _warn_if_set(options, "critic", "norm", spec.shape[-1], "the critic has a single "
+                     "convolution there, which is never normalized (critic.extra_layers adds "
+                     "normalized ones)")
     return DCGANCritic(channels, start, doublings, filters=options.filters, norm=options.norm,
                        nonlinearity=options.nonlinearity, extra_layers=options.extra_layers,
                        num_classes=spec.num_classes)

