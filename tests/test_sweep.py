@@ -27,6 +27,7 @@ from wgan_kit.experiments import (  # noqa: E402
     rows,
     run_sweep,
     sweep_status,
+    write_sweep_report,
 )
 from wgan_kit.experiments import study as studies  # noqa: E402
 
@@ -65,7 +66,7 @@ def write_toml(path: Path, tables: dict[str, Any]) -> Path:
     return path
 
 
-def test_a_four_trial_grid_gives_four_run_folders_the_table_and_the_best(tmp_path):
+def test_a_four_trial_grid_gives_four_run_folders_the_table_the_best_and_the_report(tmp_path):
     spec = check_sweep(tiny_sweep())
     run_sweep(spec, tmp_path / "sweep")
     table, _ = sweep_status(tmp_path / "sweep")
@@ -84,6 +85,9 @@ def test_a_four_trial_grid_gives_four_run_folders_the_table_and_the_best(tmp_pat
     summary = json.loads((tmp_path / "sweep" / "trials.json").read_text())
     assert summary["best"]["folder"] == top.folder
     assert {s["n"] for s in summary["spread_over_seeds"]} == {2}  # two λ, each over two seeds
+    page = write_sweep_report(table, spec, tmp_path / "sweep", tmp_path / "sweep.html").read_text()
+    assert "eval.w1 against constraint.weight" in page and "eval.w1 against run.seed" in page
+    assert f"{top.folder} (best)" in page and f"{top.folder}: latest samples" in page
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):

@@ -4,6 +4,7 @@
     spec = load_sweep("examples/toy_lambda_sweep.toml")   # every problem at once, nothing written
     run_sweep(spec, "runs/lambda")                        # DIR/trial-NNN run folders, DIR/sweep.db
     table, spec = sweep_status("runs/lambda")             # rows; also DIR/trials.csv, trials.json
+    write_sweep_report(table, spec, Path("runs/lambda"), Path("lambda.html"))
 
 A killed sweep continues when `run_sweep` is called again on its folder; `join_sweep(URL, DIR)`
 adds a worker on another machine to a sweep whose storage is a shared database.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .report import write_sweep_report
 from .runner import SWEEP_VARIABLE, TRIAL_VARIABLE, join_sweep, run_sweep
 from .spec import SweepSpec, check_sweep, load_sweep
 from .table import TrialRow, best, rich_table, rows, spread_over_seeds, write
@@ -32,4 +34,4 @@ def sweep_status(out: str | Path) -> tuple[list[TrialRow], SweepSpec]:
 
 __all__ = ["SWEEP_VARIABLE", "TRIAL_VARIABLE", "SweepSpec", "TrialRow", "best", "check_sweep",
            "join_sweep", "load_sweep", "rich_table", "rows", "run_sweep", "spread_over_seeds",
-           "sweep_status", "write"]
+           "sweep_status", "write", "write_sweep_report"]

@@ -76,8 +76,9 @@ def create(spec: SweepSpec, out: Path) -> str:
     if marker.exists():
         earlier = json.loads(marker.read_text(encoding="utf-8"))
         if earlier["spec"] != spec.model_dump(mode="json"):
-            raise WganKitError(f"--out {out}: holds another sweep ({earlier['spec']['sweep']['name']}"
-                               "); continue it with its own sweep file, or choose a new --out")
+            name = earlier["spec"]["sweep"]["name"]
+            raise WganKitError(f"--out {out}: holds another sweep ({name}); continue it with its "
+                               "own sweep file, or choose a new --out")
         return earlier["storage"]
     if out.exists() and any(out.iterdir()):
         raise WganKitError(f"--out {out}: exists and is not a sweep folder; choose a new one")
@@ -119,9 +120,9 @@ def status(out: Path) -> tuple[optuna.Study, SweepSpec]:
     marker = out.expanduser() / SPEC_FILE
     if not marker.is_file():
         raise WganKitError(f"{out}: not a sweep folder (no {SPEC_FILE} in it)")
-    url = json.loads(marker.read_text(encoding="utf-8"))["storage"]
-    spec = SweepSpec.model_validate(json.loads(marker.read_text(encoding="utf-8"))["spec"])
-    study, _ = load(url, spec.sweep.name)
+    recorded = json.loads(marker.read_text(encoding="utf-8"))
+    spec = SweepSpec.model_validate(recorded["spec"])
+    study, _ = load(recorded["storage"], spec.sweep.name)
     return study, spec
 
 
@@ -193,6 +194,7 @@ def requeue_abandoned(study: optuna.Study) -> list[int]:
         study.enqueue_trial(trial.params or trial.system_attrs.get("fixed_params", {}),
                             user_attrs={"planned": trial.user_attrs.get("planned", False),
                                         "folder": folder_name(trial),
+                                        "trial": trial.user_attrs.get("trial", trial.number),
                                         "resumes": trial.number})
         requeued.append(trial.number)
     return requeued

@@ -41,7 +41,7 @@ def rows(study: optuna.Study) -> list[TrialRow]:
         folder = folder_name(trial)
         attrs = trial.user_attrs
         latest[folder] = TrialRow(
-            trial=attrs.get("resumes", trial.number), folder=folder,
+            trial=attrs.get("trial", trial.number), folder=folder,
             state={"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",
                    "RUNNING": "running", "WAITING": "waiting"}[trial.state.name],
             settings=dict(trial.params or trial.system_attrs.get("fixed_params", {})),
@@ -76,7 +76,8 @@ def write(table: list[TrialRow], spec: SweepSpec, out: Path) -> None:
     """`out/trials.csv` (one column per setting, then the metric) and `out/trials.json` (rows,
     best trial, spread over seeds)."""
     keys = list(spec.axes)
-    scores = sorted({k for row in table for k in row.eval} - {spec.sweep.metric.removeprefix("eval.")})
+    metric_score = spec.sweep.metric.removeprefix("eval.")
+    scores = sorted({k for row in table for k in row.eval} - {metric_score})
     with open(out / "trials.csv", "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(["trial", "folder", "state", *keys, spec.sweep.metric,
