@@ -155,6 +155,8 @@ def test_the_median_pruner_stops_the_trial_whose_intermediate_metric_is_worst(tm
     assert "lr_generator at step 2" in table[2].error
     logged = (tmp_path / "sweep" / "trial-002" / "metrics.jsonl").read_text().splitlines()
     assert json.loads(logged[-1])["step"] == 2  # stopped at its first logged step, not at 4
+    later = wgan_kit.load_registry()  # the trial's hook stayed in the trial's registry
+    assert all(p.package != "wgan-kit sweep" for p in later.plugins)
 
 
 def test_a_bad_sweep_file_is_refused_one_line_per_problem_with_nothing_written(tmp_path):

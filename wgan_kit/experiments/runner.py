@@ -3,7 +3,7 @@
 A trial is `wgan_kit.compose(options=...)` then `trainer.train(out=DIR/trial-NNN)`, or
 `wgan_kit.resume(DIR/trial-NNN)` when an earlier attempt left a checkpoint there; so `wgan-kit
 eval`, `sample`, `report` and `--resume` work on every trial. The intermediate metric reaches
-Optuna's pruner through a `step_logged` hook registered for the trial: the hook sees each logged
+Optuna's pruner through a `step_logged` hook in the trial's own registry: the hook sees each logged
 line as it is written, in the training thread, and stops a hopeless run through the documented
 path (an exception in a hook stops the run), with no watcher polling metrics.jsonl from outside.
 
@@ -30,6 +30,7 @@ from .spec import EVAL_PREFIX, SweepSpec
 if TYPE_CHECKING:
     import optuna
 
+PRUNING_PACKAGE = "wgan-kit sweep"  # the trial's own hook, in its registry only
 SWEEP_VARIABLE = "WGAN_KIT_SWEEP"
 TRIAL_VARIABLE = "WGAN_KIT_TRIAL"
 
@@ -68,8 +69,8 @@ def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path) -> tuple[float, d
     settings = studies.suggest(trial, spec)
     folder = out / studies.folder_name(trial)
     trial.set_user_attr("folder", folder.name)
-    wgan_kit.register(pruning_plugin(trial, spec))  # replaces the previous trial's
-    registry = wgan_kit.load_registry()
+    registry = wgan_kit.load_registry()  # the installed plugins (trackers too), and for this
+    registry.load_module(pruning_plugin(trial, spec), package=PRUNING_PACKAGE)  # trial alone
     os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE] = spec.sweep.name, str(trial.number)
     try:
         if RunFolder(folder).checkpoint_steps():
