@@ -1,0 +1,191 @@
+"""Sweeps (wgan_kit.experiments): every trial an ordinary run folder, searched and recorded by
+Optuna in an SQLite file; killed sweeps continue, workers share one storage, hopeless trials are
+pruned, bad sweep files are refused whole. Trials are a few steps of tiny nets."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("optuna")
+
+import wgan_kit  # noqa: E402
+from wgan_kit import WganKitError  # noqa: E402
+from wgan_kit.experiments import (  # noqa: E402
+    best,
+    check_sweep,
+    load_sweep,
+    rows,
+    run_sweep,
+    sweep_status,
+    write_sweep_report,
+)
+from wgan_kit.experiments import study as studies  # noqa: E402
+
+TINY_RUN = {"run": {"steps": 4, "batch_size": 16, "log_every": 2, "checkpoint_every": 2,
+                    "sample_every": 100, "heldout_every": 0},
+            "gen": {"hidden": 8}, "critic": {"hidden": 8}}
+
+
+def tiny_sweep(**sweep: Any) -> dict[str, Any]:
+    """Sweep tables over 8 Gaussians: eval.w1 of 50 points, λ × seeds unless told otherwise."""
+    table = {"name": "tiny", "metric": "eval.w1", "direction": "minimize", "eval_n": 50,
+             "threads": 1, "seeds": [0, 1], "settings": {"constraint.weight": [0.1, 1.0]},
+             **sweep}
+    return {"sweep": table, **json.loads(json.dumps(TINY_RUN))}
+
+
+def write_toml(path: Path, tables: dict[str, Any]) -> Path:
+    """A sweep file (only the value kinds these tests use)."""
+    def value(v: Any) -> str:
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
+        return json.dumps(v)  # JSON numbers, strings, lists and booleans are TOML too
+
+    lines = []
+    for name, table in tables.items():
+        lines.append(f"[{name}]")
+        for key, v in table.items():
+            if isinstance(v, dict) and key in ("settings", "pruner"):
+                continue
+            lines.append(f"{json.dumps(key)} = {value(v)}")
+        for key in ("settings", "pruner"):
+            if isinstance(table.get(key), dict):
+                lines.append(f"[{name}.{key}]")
+                lines += [f"{json.dumps(k)} = {value(v)}" for k, v in table[key].items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_four_trial_grid_gives_four_run_folders_the_table_the_best_and_the_report(tmp_path):
+    spec = check_sweep(tiny_sweep())
+    run_sweep(spec, tmp_path / "sweep")
+    table, _ = sweep_status(tmp_path / "sweep")
+    assert [r.state for r in table] == ["complete"] * 4
+    assert [r.settings for r in table] == [
+        {"constraint.weight": w, "run.seed": s} for w in (0.1, 1.0) for s in (0, 1)]
+    for row in table:  # ordinary run folders: resume (and so eval, sample, report) work on them
+        assert wgan_kit.resume(tmp_path / "sweep" / row.folder).step == 4
+    top = best(table, spec)
+    assert top is not None and top.value == min(r.value for r in table)
+    assert top.eval["w1"] == top.value and "modes_captured" in top.eval
+    with open(tmp_path / "sweep" / "trials.csv", newline="") as file:
+        written = list(csv.DictReader(file))
+    assert [row["folder"] for row in written] == [f"trial-{i:03d}" for i in range(4)]
+    assert float(written[0]["eval.w1"]) == table[0].value
+    summary = json.loads((tmp_path / "sweep" / "trials.json").read_text())
+    assert summary["best"]["folder"] == top.folder
+    assert {s["n"] for s in summary["spread_over_seeds"]} == {2}  # two λ, each over two seeds
+    page = write_sweep_report(table, spec, tmp_path / "sweep", tmp_path / "sweep.html").read_text()
+    assert "eval.w1 against constraint.weight" in page and "eval.w1 against run.seed" in page
+    assert f"{top.folder} (best)" in page and f"{top.folder}: latest samples" in page
+
+
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
+    spec = check_sweep(tiny_sweep(seeds=[], settings={"run.device": ["cuda:99", "cpu"]}))
+    run_sweep(spec, tmp_path / "sweep")
+    failed, done = sweep_status(tmp_path / "sweep")[0]
+    assert (failed.state, done.state) == ("failed", "complete")
+    assert "cuda:99" in failed.error and failed.error.startswith("WganKitError")
+
+
+def test_a_killed_sweep_restarted_finishes_every_trial_once(tmp_path):
+    # Trials 2 and 3 are long enough to be killed in; trial 2 is killed after a checkpoint.
+    tables = tiny_sweep(settings={"run.steps": [3, 60]})
+    tables["run"]["checkpoint_every"] = 3
+    sweep_file = write_toml(tmp_path / "kill_sweep.toml", tables)
+    out = tmp_path / "sweep"
+    started = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from wgan_kit.experiments import load_sweep, "
+         "run_sweep; run_sweep(load_sweep(sys.argv[1]), sys.argv[2])", str(sweep_file), str(out)],
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    checkpoints = out / "trial-002" / "checkpoints"
+    while started.poll() is None and not any(checkpoints.glob("*.safetensors")):
+        time.sleep(0.02)
+    started.send_signal(signal.SIGKILL)
+    assert started.wait() == -signal.SIGKILL, "the sweep ended before it could be killed"
+    run_sweep(load_sweep(sweep_file), out)
+
+    current, spec = studies.status(out)
+    table = rows(current)
+    assert [r.state for r in table] == ["complete"] * 4
+    assert sorted(json.dumps(r.settings, sort_keys=True) for r in table) == sorted(
+        json.dumps(s, sort_keys=True) for s in spec.grid())
+    resumed = [t for t in current.trials if t.user_attrs.get("resumes") == 2]
+    assert len(resumed) == 1 and resumed[0].user_attrs["folder"] == "trial-002"
+    steps = [json.loads(line)["step"] for line in
+             (out / "trial-002" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 60  # resumed, each step logged once
+
+
+def test_two_workers_on_one_sqlite_file_run_no_trial_twice(tmp_path):
+    spec = check_sweep(tiny_sweep(seeds=[0, 1, 2]))
+    out = tmp_path / "sweep"
+    url = studies.create(spec, out)
+    code = "import sys; from wgan_kit.experiments import join_sweep; join_sweep(sys.argv[1], " \
+           "sys.argv[2])"
+    workers = [subprocess.Popen([sys.executable, "-c", code, url, str(out)],
+                                env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(2)]
+    assert [w.wait(timeout=600) for w in workers] == [0, 0]
+    current, _ = studies.status(out)
+    ran = [t for t in current.trials if not t.user_attrs.get("unused")]
+    assert len(ran) == 6 and {t.state.name for t in ran} == {"COMPLETE"}
+    assert len({json.dumps(t.params, sort_keys=True) for t in ran}) == 6  # none twice
+    assert len({t.user_attrs["worker"] for t in ran}) <= 2
+
+
+def test_the_median_pruner_stops_the_trial_whose_intermediate_metric_is_worst(tmp_path):
+    # The logged generator learning rate is a metric every trial's pruner can see at each step:
+    # the third trial's is the largest, so worse than the median of the two before it.
+    tables = tiny_sweep(metric="wasserstein", seeds=[],
+                        settings={"run.lr": [1e-4, 2e-4, 1e-2]},
+                        pruner={"metric": "lr_generator", "startup_trials": 2})
+    run_sweep(check_sweep(tables), tmp_path / "sweep")
+    table, _ = sweep_status(tmp_path / "sweep")
+    assert [r.state for r in table] == ["complete", "complete", "pruned"]
+    assert "lr_generator at step 2" in table[2].error
+    logged = (tmp_path / "sweep" / "trial-002" / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(logged[-1])["step"] == 2  # stopped at its first logged step, not at 4
+    later = wgan_kit.load_registry()  # the trial's hook stayed in the trial's registry
+    assert all(p.package != "wgan-kit sweep" for p in later.plugins)
+
+
+def test_a_bad_sweep_file_is_refused_one_line_per_problem_with_nothing_written(tmp_path):
+    tables = tiny_sweep(metric="eval.w2", sampler="random", trials=4,
+                        storage=f"sqlite:///{tmp_path}/missing/sweep.db",
+                        settings={"constraint.wieght": [0.1, 1.0],
+                                  "run.optimizer": {"low": 1, "high": 3}})
+    with pytest.raises(WganKitError) as refused:
+        run_sweep(load_sweep(write_toml(tmp_path / "bad_sweep.toml", tables)), tmp_path / "out")
+    assert refused.value.problems == [
+        "sweep.settings.constraint.wieght = 0.1: constraint.wieght: gp has no such option; its "
+        "options are: weight",
+        "sweep.settings.run.optimizer = 1: run.optimizer: input should be 'adam' or 'rmsprop', "
+        "got 1",
+        "sweep.metric: 'eval.w2' is no eval score for points data; known: eval.w1, "
+        "eval.w1_real_baseline, eval.modes_captured, eval.high_quality_share",
+        f"sweep.storage 'sqlite:///{tmp_path}/missing/sweep.db': cannot write in "
+        f"{tmp_path}/missing",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_malformed_axis_says_whether_values_or_a_range_was_meant():
+    tables = tiny_sweep(sampler="grid", settings={"run.steps": 5, "run.lr": {"low": 1e-3,
+                                                                             "high": 1e-5}})
+    with pytest.raises(WganKitError) as refused:
+        check_sweep(tables)
+    assert refused.value.problems == [
+        "sweep.settings.run.steps: input should be a valid list, got 5",
+        "sweep.settings.run.lr: low (0.001) must be below high (1e-05), got "
+        "{'low': 0.001, 'high': 1e-05}",
+    ]

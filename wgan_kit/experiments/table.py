@@ -1,0 +1,115 @@
+"""The trials of a sweep as a table: rows (one per run folder), the best trial, the spread over
+seeds, and `DIR/trials.csv` / `DIR/trials.json`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .study import folder_name
+
+if TYPE_CHECKING:
+    import optuna
+
+    from .spec import SweepSpec
+
+
+@dataclass
+class TrialRow:
+    """One trial: the latest attempt on its run folder."""
+
+    trial: int
+    folder: str
+    state: str  # complete, pruned, failed, running, waiting
+    settings: dict[str, Any]
+    value: float | None = None
+    error: str = ""
+    eval: dict[str, float] = field(default_factory=dict)
+
+
+def rows(study: optuna.Study) -> list[TrialRow]:
+    """One row per run folder, from its latest attempt; attempts that were resumed by a later one
+    and trials that never ran (a grid already taken) are left out."""
+    latest: dict[str, TrialRow] = {}
+    for trial in study.get_trials(deepcopy=False):
+        if trial.user_attrs.get("unused"):
+            continue
+        folder = folder_name(trial)
+        attrs = trial.user_attrs
+        latest[folder] = TrialRow(
+            trial=attrs.get("trial", trial.number), folder=folder,
+            state={"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",
+                   "RUNNING": "running", "WAITING": "waiting"}[trial.state.name],
+            settings=dict(trial.params or trial.system_attrs.get("fixed_params", {})),
+            value=trial.value if trial.state.name == "COMPLETE" else None,
+            error=attrs.get("error", attrs.get("pruned", "")), eval=attrs.get("eval", {}))
+    return sorted(latest.values(), key=lambda row: row.trial)
+
+
+def best(table: list[TrialRow], spec: SweepSpec) -> TrialRow | None:
+    done = [row for row in table if row.value is not None]
+    if not done:
+        return None
+    pick = min if spec.sweep.direction == "minimize" else max
+    return pick(done, key=lambda row: row.value)
+
+
+def spread_over_seeds(table: list[TrialRow]) -> list[dict[str, Any]]:
+    """The metric's mean and standard deviation over seeds, per combination of the other
+    settings (complete trials only)."""
+    groups: dict[str, list[TrialRow]] = {}
+    for row in table:
+        if row.value is not None:
+            others = {k: v for k, v in row.settings.items() if k != "run.seed"}
+            groups.setdefault(json.dumps(others, sort_keys=True), []).append(row)
+    return [{"settings": json.loads(key), "n": len(group),
+             "mean": statistics.fmean(r.value for r in group),  # type: ignore[misc]
+             "std": statistics.stdev(r.value for r in group) if len(group) > 1 else 0.0}
+            for key, group in groups.items()]
+
+
+def write(table: list[TrialRow], spec: SweepSpec, out: Path) -> None:
+    """`out/trials.csv` (one column per setting, then the metric) and `out/trials.json` (rows,
+    best trial, spread over seeds)."""
+    keys = list(spec.axes)
+    metric_score = spec.sweep.metric.removeprefix("eval.")
+    scores = sorted({k for row in table for k in row.eval} - {metric_score})
+    with open(out / "trials.csv", "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["trial", "folder", "state", *keys, spec.sweep.metric,
+                         *(f"eval.{s}" for s in scores), "error"])
+        for row in table:
+            writer.writerow([row.trial, row.folder, row.state,
+                             *(row.settings.get(k, "") for k in keys),
+                             "" if row.value is None else row.value,
+                             *(row.eval.get(s, "") for s in scores), row.error])
+    top = best(table, spec)
+    summary = {"sweep": spec.sweep.name, "metric": spec.sweep.metric,
+               "direction": spec.sweep.direction, "trials": [asdict(r) for r in table],
+               "best": asdict(top) if top else None, "spread_over_seeds": spread_over_seeds(table)}
+    (out / "trials.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def rich_table(table: list[TrialRow], spec: SweepSpec) -> Any:
+    """The rows as a rich table, the best trial marked."""
+    from rich.table import Table
+
+    top = best(table, spec)
+    keys = list(spec.axes)
+    shown = Table("trial", "state", *keys, spec.sweep.metric, "note",
+                  title=f"sweep {spec.sweep.name}: {spec.sweep.metric} ({spec.sweep.direction})")
+    for row in table:
+        mark = " ← best" if top is not None and row.folder == top.folder else ""
+        shown.add_row(row.folder, row.state, *(_text(row.settings.get(k)) for k in keys),
+                      _text(row.value) + mark, row.error)
+    return shown
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
