@@ -43,8 +43,10 @@ def imported(module: str, *, deferred: bool) -> set[str]:
                 if child.level:
                     anchor = package.split(".")[:len(package.split(".")) - child.level + 1]
                     base = ".".join([*anchor, *([child.module] if child.module else [])])
-                found.add(base)  # `from pkg import module` imports pkg.module too
-                found.update(f"{base}.{alias.name}" for alias in child.names)
+                submodules = {f"{base}.{alias.name}" for alias in child.names} & set(MODULES)
+                found.update(submodules)
+                if len(submodules) < len(child.names):  # a name defined in pkg itself
+                    found.add(base)
             visit(child)
 
     visit(ast.parse(path.read_text(encoding="utf-8")))

@@ -77,7 +77,7 @@ def wall_clock(lines: Sequence[dict[str, float]]) -> list[float]:
     return seconds
 
 
-def _figure(inches: tuple[float, float] = FIGURE_INCHES):
+def new_figure(inches: tuple[float, float] = FIGURE_INCHES):
     from matplotlib.figure import Figure  # the Agg canvas, without pyplot's global state
 
     figure = Figure(figsize=inches, dpi=DPI)
@@ -93,7 +93,7 @@ def png_bytes(figure: Any) -> bytes:
 def curve_png(runs: Sequence[tuple[str, Sequence[dict[str, float]]]], keys: Sequence[str],
               x: str, title: str, ylabel: str) -> bytes | None:
     """One line per (run, key) against "step" or "time"; None when no run logged any key."""
-    figure, axes = _figure()
+    figure, axes = new_figure()
     drawn = False
     for name, lines in runs:
         clock = wall_clock(lines)
@@ -132,7 +132,7 @@ def value_surface_png(critic: Any, real: np.ndarray, generated: np.ndarray,
             values = critic(torch.as_tensor(grid, dtype=parameter.dtype, device=parameter.device))
     finally:
         critic.train()
-    figure, axes = _figure(SURFACE_INCHES)
+    figure, axes = new_figure(SURFACE_INCHES)
     surface = axes.contourf(xs, ys, values.reshape(resolution, resolution).cpu().numpy(), levels=30,
                             cmap="viridis")
     figure.colorbar(surface, ax=axes, shrink=0.8, label="D(x)")
@@ -148,7 +148,7 @@ def weight_histogram_png(critic: Any) -> bytes:
     """All of the critic's weight matrices and kernels (not biases) in one histogram (Figure 1b)."""
     weights = np.concatenate([p.detach().float().cpu().numpy().ravel()
                               for p in critic.parameters() if p.dim() >= 2])
-    figure, axes = _figure()
+    figure, axes = new_figure()
     axes.hist(weights, bins=100, color="tab:blue")
     axes.set(title=f"Critic weights ({weights.size:,}) (Figure 1b, right)", xlabel="weight",
              ylabel="count")
@@ -185,7 +185,7 @@ def collect(path: Path, *, evaluate_n: int | None = None) -> RunPictures:
     return run
 
 
-def _img(png: bytes, alt: str) -> str:
+def img_tag(png: bytes, alt: str) -> str:
     return (f'<img alt="{html.escape(alt)}" '
             f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
 
@@ -205,7 +205,7 @@ def render(runs: Sequence[RunPictures]) -> str:
         f"<tr class=eval><td>eval: {html.escape(name)}</td>" + "".join(
             f"<td>{_number(dict((n, v) for n, v, _ in r.scores).get(name))}</td>" for r in runs)
         + "</tr>" for name in score_names)
-    parts = [f"<h2>Curves</h2>{''.join(_img(png, title) for title, png in curves)}"
+    parts = [f"<h2>Curves</h2>{''.join(img_tag(png, title) for title, png in curves)}"
              if curves else "<p>No metrics logged yet.</p>",
              f"<h2>Metrics (last logged step)</h2><table><tr><th>metric</th>{header}</tr>"
              f"{rows}</table>"]
@@ -213,8 +213,8 @@ def render(runs: Sequence[RunPictures]) -> str:
         notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in r.notes)
         scores = "".join(f"<li>{html.escape(n)}: {_number(v)} — {html.escape(note)}</li>"
                          for n, v, note in r.scores)
-        samples = _img(r.samples, f"{r.name}: latest samples") if r.samples else ""
-        pictures = "".join(_img(png, f"{r.name}: {title}") for title, png in r.pictures)
+        samples = img_tag(r.samples, f"{r.name}: latest samples") if r.samples else ""
+        pictures = "".join(img_tag(png, f"{r.name}: {title}") for title, png in r.pictures)
         parts.append(f"<h2>{html.escape(r.name)}</h2>{notes}"
                      + (f"<ul>{scores}</ul>" if scores else "")
                      + f"<div>{samples}{pictures}</div>"

@@ -1,23 +1,21 @@
 """Every piece of wgan-kit's internals that the sweeps use, imported here and nowhere else.
 
-Issue 16 moves the top-level modules into subpackages; after it, re-point these imports (and
-only these). Running a trial itself uses the public API (`wgan_kit.compose`, `wgan_kit.resume`,
+Running a trial itself uses the public API (`wgan_kit.compose`, `wgan_kit.resume`,
 `Trainer.train`); what is here resolves a configuration without building it (to check a sweep
 file before any trial starts), scores a finished trial, reads run folders and draws the report.
 """
 
 from __future__ import annotations
 
-from wgan_kit.composition import resolve_layers
-from wgan_kit.config import SECTIONS, dotted_layer, load_toml
+from wgan_kit.core.config import dotted_layer, load_toml, resolve_layers
+from wgan_kit.core.run_folder import RunFolder
+from wgan_kit.core.settings import SECTIONS
 from wgan_kit.evaluation import NGRAM_ORDERS, evaluate
-from wgan_kit.report import STYLE, curve_png, png_bytes, read_metrics
-from wgan_kit.report import _figure as figure
-from wgan_kit.report import _img as img_tag
-from wgan_kit.run_folder import RunFolder
+from wgan_kit.evaluation.report import STYLE, curve_png, img_tag, png_bytes, read_metrics
+from wgan_kit.evaluation.report import new_figure as figure
 
-# What the training loop logs to metrics.jsonl (wgan_kit/engine.py, Trainer._loop and
-# heldout_losses); the engine names them nowhere as a list. Phase 2: take it from the engine.
+# What the training loop logs to metrics.jsonl (wgan_kit/core/engine.py, Trainer._loop and
+# core/metrics.py); the engine names them nowhere as a list. Phase 2: take it from the engine.
 LOGGED_METRICS = (
     "critic_loss", "wasserstein", "generator_loss", "penalty", "grad_norm", "grad_norm_max",
     "lipschitz_violation", "lr_generator", "lr_critic", "gen_steps_per_s",
