@@ -11,7 +11,8 @@ every linear and convolution layer except the first, i.e. after each hidden acti
 paper's critics have it; being forward pre-hooks, they leave the critic's weights and state_dict
 unchanged. Dropout then acts in every training pass of the critic (D(x), D(G(z)), the GP's
 interpolates), and not in eval mode. The second-to-last layer is read as the input of the
-critic's last linear or convolution layer (in the order the critic registers them).
+critic's last linear or convolution layer (in the order the critic registers them; in a
+conditional critic whose class head is registered last, that is the class head's input).
 """
 
 from __future__ import annotations
