@@ -74,7 +74,6 @@ FULL = {"steps": FULL_STEPS, "filters": 8, "mlp_hidden": 512, "batch_size": None
 QUICK = {"steps": 2, "filters": 4, "mlp_hidden": 32, "batch_size": 16,
          "eval_n": 64, "classifier": {"steps": 20}}
 GRID = 6  # a GRID×GRID block of digits per cell of the figure
-COVERED_SHARE = 0.025  # a class is covered when it gets ≥ a quarter of its fair 10 % of samples
 # Pre-stated success rule: classifier FID at most FAIL_RATIO × the best cell's, and ≥ 8 classes.
 FAIL_RATIO, MIN_CLASSES = 2.0, 8
 
@@ -103,16 +102,6 @@ def options_for(architecture: Architecture, recipe: str) -> dict[str, Any]:
             | {f"critic.{k}": v for k, v in critic.items()})
 
 
-@torch.no_grad()
-def classes_covered(images: torch.Tensor) -> tuple[int, list[float]]:
-    """How many digit classes the classifier finds in ≥ COVERED_SHARE of the images, and the
-    share of each class."""
-    predicted = torch.cat([extractor.logits(images[i:i + 64]).argmax(1)
-                           for i in range(0, len(images), 64)])
-    shares = torch.bincount(predicted, minlength=10).double() / len(images)
-    return int((shares >= COVERED_SHARE).sum()), [round(float(s), 4) for s in shares]
-
-
 # --- the held-out digits, the classifier behind the scores, and its real-vs-real floor ----------
 mnist = registry.get("data", "mnist")
 data = mnist.factory(mnist.options())  # the 5k digits, 28×28; shared by every cell
@@ -123,7 +112,7 @@ n = len(real_heldout)
 real_train = as_channels_first(data.decode(next(data.batches(n, seed=args.seed + 1,
                                                               device=torch.device("cpu")))))
 floor = {s.key: s.value for s in image_scores(real_train, real_heldout, extractor, seed=args.seed)}
-floor["classes_covered"] = classes_covered(real_train)[0]
+floor["classes_covered"] = experiment.classes_covered(extractor, real_train)[0]
 print(f"real vs real: classifier FID {floor['classifier_fid']:.2f}, "
       f"score {floor['classifier_score']:.2f}")
 
@@ -156,7 +145,7 @@ for row, architecture in enumerate(ARCHITECTURES):
             generated = as_channels_first(data.decode(trainer.sample(n, latent=latent)))
         scores = {s.key: s.value for s in image_scores(generated, real_heldout, extractor,
                                                        seed=args.seed)}
-        covered, shares = classes_covered(generated)
+        covered, shares = experiment.classes_covered(extractor, generated)
         cell |= {"classifier_fid": scores["classifier_fid"],
                  "classifier_kid": scores["classifier_kid"],
                  "classifier_score": scores["classifier_score"],
@@ -248,7 +237,7 @@ Every cell: {scale['steps']} generator steps with the method's recipe ({', '.joi
 ![samples](samples.png)
 
 Classifier FID / classifier score / classes covered (of 10; a class counts with
-≥ {COVERED_SHARE:.1%} of the samples). ✗: not a success under the rule stated before
+≥ {experiment.COVERED_SHARE:.1%} of the samples). ✗: not a success under the rule stated before
 the run (classifier FID ≤ {FAIL_RATIO:g} × the best cell's {best_fid:.1f}, and
 ≥ {MIN_CLASSES} classes).
 

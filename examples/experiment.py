@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+COVERED_SHARE = 0.025  # a class is covered when it gets ≥ a quarter of its fair 10 % of samples
+
 
 def command_line(name: str, description: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -56,3 +58,13 @@ def write_results(out: Path, title: str, body: str, numbers: dict[str, Any]) -> 
     (out / "results.json").write_text(json.dumps(numbers, indent=2) + "\n")
     (out / "results.md").write_text(f"# {title}\n\n{body.strip()}\n")
     print(f"results: {out / 'results.md'}")
+
+
+@torch.no_grad()
+def classes_covered(extractor: Any, images: torch.Tensor) -> tuple[int, list[float]]:
+    """How many digit classes the classifier `extractor` (the `classifier` features) finds in
+    ≥ COVERED_SHARE of the uint8 images (N, C, H, W), and the share of each class."""
+    predicted = torch.cat([extractor.logits(images[i:i + 64]).argmax(1)
+                           for i in range(0, len(images), 64)])
+    shares = torch.bincount(predicted, minlength=10).double() / len(images)
+    return int((shares >= COVERED_SHARE).sum()), [round(float(s), 4) for s in shares]

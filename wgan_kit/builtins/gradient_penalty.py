@@ -3,8 +3,8 @@
 `gp` (Section 4, Equation 3): λ · E[(‖∇D(x̂)‖₂ − 1)²]; `gp-one-sided` (Appendix C):
 λ · E[max(0, ‖∇D(x̂)‖₂ − 1)²], which penalises only norms above 1. Both are taken at
 x̂ = ε·x + (1 − ε)·x̃, with one ε ~ U[0, 1] per sample, and added to every critic loss. The norm is
-taken per sample over all non-batch axes. A tiny constant inside the square root keeps the norm's
-gradient finite where the critic's gradient vanishes.
+taken per sample over all non-batch axes (`input_gradients`). `centre` moves the target norm: 0
+gives the zero-centred penalty of `zero-gp`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from wgan_kit import Component, Penalty, hookimpl
+
+from .input_gradients import input_gradient_norms, interpolates
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -28,9 +30,11 @@ class GradientPenaltyOptions(BaseModel):
 class GradientPenalty:
     penalises_input_gradients = True
 
-    def __init__(self, weight: float = 10.0, *, one_sided: bool = False) -> None:
+    def __init__(self, weight: float = 10.0, *, one_sided: bool = False,
+                 centre: float = 1.0) -> None:
         self.weight = weight
         self.one_sided = one_sided
+        self.centre = centre
 
     def prepare(self, critic: nn.Module) -> nn.Module:
         return critic
@@ -39,16 +43,10 @@ class GradientPenalty:
         pass
 
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty:
-        import torch
-
-        # One ε per sample, broadcast over the sample's own axes (Algorithm 1, line 4).
-        epsilon = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device,
-                             dtype=real.dtype)
-        interpolates = (epsilon * real + (1 - epsilon) * fake).detach().requires_grad_(True)
-        (gradient,) = torch.autograd.grad(critic(interpolates).sum(), interpolates,
-                                          create_graph=True)
-        norm = (gradient.flatten(1).square().sum(dim=1) + 1e-12).sqrt()
-        excess = (norm - 1).clamp(min=0) if self.one_sided else norm - 1
+        norm = input_gradient_norms(critic, interpolates(real, fake))
+        excess = norm - self.centre
+        if self.one_sided:
+            excess = excess.clamp(min=0)
         return Penalty(self.weight * excess.square().mean(), norm.detach())
 
 
