@@ -31,7 +31,7 @@ from wgan_kit.builtins.hinge import HingeObjective
 from wgan_kit.builtins.max_gradient_penalty import MaxGradientPenalty
 from wgan_kit.builtins.r1_r2 import ZeroCentredPenalty
 from wgan_kit.builtins.wgan_div import WassersteinDivergence
-from wgan_kit.preflight import check_double_backward, check_penalty_norm
+from wgan_kit.training.preflight import check_double_backward, check_penalty_norm
 from wgan_kit.testing import check_constraint
 
 NEW_CONSTRAINTS = ("r1", "r2", "zero-gp", "dragan", "wgan-lp", "wgan-div", "ct", "max-gp")
@@ -290,7 +290,7 @@ def test_each_new_constraint_meets_the_conformance_kit(constraint):
                                                                 "check assumes points at x"))
     if c in TAKEN_AWAY_FROM_X else c for c in NEW_CONSTRAINTS])
 def test_each_new_constraint_passes_the_preflight(tiny_run, constraint):
-    from wgan_kit.preflight import run_preflight
+    from wgan_kit.training.preflight import run_preflight
 
     preflight = run_preflight(tiny_run(constraint=constraint))
     assert not preflight.failures, preflight.failures

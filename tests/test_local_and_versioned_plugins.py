@@ -33,28 +33,28 @@ def no_local_plugins(monkeypatch):
 
 
 def test_register_a_component_for_this_process():
-    wgan_kit.register(Component("objective", "hinge", lambda options: Hinge(), NoOptions, "Hinge."))
-    component = load_registry().get("objective", "hinge")
+    wgan_kit.register(Component("objective", "my-hinge", lambda options: Hinge(), NoOptions, "Hinge."))
+    component = load_registry().get("objective", "my-hinge")
     assert component.package == "local"
-    trainer = wgan_kit.compose(objective="hinge", steps=2, batch_size=8,
+    trainer = wgan_kit.compose(objective="my-hinge", steps=2, batch_size=8,
                                options={"gen.hidden": 8, "critic.hidden": 8})
     assert trainer.train()["step"] == 2
 
 
 def test_registering_a_name_again_replaces_it():
-    wgan_kit.register(Component("objective", "hinge", lambda options: Hinge(), summary="first"))
-    wgan_kit.register(Component("objective", "hinge", lambda options: Hinge(), summary="second"))
+    wgan_kit.register(Component("objective", "my-hinge", lambda options: Hinge(), summary="first"))
+    wgan_kit.register(Component("objective", "my-hinge", lambda options: Hinge(), summary="second"))
     registry = load_registry(strict=True)
-    assert registry.get("objective", "hinge").summary == "second"
+    assert registry.get("objective", "my-hinge").summary == "second"
 
 
 def test_run_loads_a_plugin_file(tmp_path):
     path = tmp_path / "my_hinge.py"
-    path.write_text(textwrap.dedent(GOOD.format(name="hinge")))
-    result = CliRunner().invoke(app, ["run", "--plugin", str(path), "--objective", "hinge", *TINY,
+    path.write_text(textwrap.dedent(GOOD.format(name="my-hinge")))
+    result = CliRunner().invoke(app, ["run", "--plugin", str(path), "--objective", "my-hinge", *TINY,
                                       "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    assert 'name = "hinge"' in (tmp_path / "run" / "config.toml").read_text()
+    assert 'name = "my-hinge"' in (tmp_path / "run" / "config.toml").read_text()
 
 
 @pytest.mark.parametrize("source, message", [
@@ -77,20 +77,20 @@ def test_the_core_exposes_its_plugin_api_version():
 @pytest.mark.parametrize("needs", [">=1,<2", "==1", ">0", None])
 def test_a_plugin_that_fits_the_plugin_api_loads(tmp_path, monkeypatch, needs):
     declared = "" if needs is None else f"WGAN_KIT_PLUGIN_API = {needs!r}\n"
-    install(tmp_path, monkeypatch, "wgan-kit-hinge", declared + GOOD.format(name="hinge"))
-    assert load_registry(strict=True).get("objective", "hinge").package == "wgan-kit-hinge"
+    install(tmp_path, monkeypatch, "wgan-kit-hinge", declared + GOOD.format(name="my-hinge"))
+    assert load_registry(strict=True).get("objective", "my-hinge").package == "wgan-kit-hinge"
 
 
 def test_an_incompatible_plugin_is_listed_as_such_and_not_loaded(tmp_path, monkeypatch):
     install(tmp_path, monkeypatch, "wgan-kit-future",
-            "WGAN_KIT_PLUGIN_API = '>=2,<3'\n" + GOOD.format(name="hinge"))
+            "WGAN_KIT_PLUGIN_API = '>=2,<3'\n" + GOOD.format(name="my-hinge"))
     listed = json.loads(CliRunner().invoke(app, ["plugins", "list", "--json"]).output)
     [row] = [r for r in listed if r["package"] == "wgan-kit-future"]
     assert row["status"] == "error"
     assert "written for wgan-kit plugin API >=2,<3, but this wgan-kit has plugin API 1" \
         in row["summary"]
-    with pytest.raises(WganKitError, match="unknown objective 'hinge'"):
-        load_registry().get("objective", "hinge")
+    with pytest.raises(WganKitError, match="unknown objective 'my-hinge'"):
+        load_registry().get("objective", "my-hinge")
     monkeypatch.setenv("WGAN_KIT_STRICT_PLUGINS", "1")
     with pytest.raises(registry_module.IncompatiblePlugin):
         load_registry()
@@ -98,6 +98,6 @@ def test_an_incompatible_plugin_is_listed_as_such_and_not_loaded(tmp_path, monke
 
 def test_a_malformed_api_range_is_a_plugin_error(tmp_path, monkeypatch):
     install(tmp_path, monkeypatch, "wgan-kit-odd", "WGAN_KIT_PLUGIN_API = 'one'\n" + GOOD.format(
-        name="hinge"))
+        name="my-hinge"))
     [record] = [p for p in load_registry().plugins if p.package == "wgan-kit-odd"]
     assert record.status == "error" and "such as '>=1,<2'" in record.error

@@ -52,10 +52,10 @@ def test_builtins_register_through_entry_points_with_their_package(registry):
 
 
 def test_a_third_party_plugin_is_found(tmp_path, monkeypatch):
-    install(tmp_path, monkeypatch, "wgan-kit-hinge", GOOD.format(name="hinge"))
-    component = load_registry().get("objective", "hinge")
+    install(tmp_path, monkeypatch, "wgan-kit-hinge", GOOD.format(name="my-hinge"))
+    component = load_registry().get("objective", "my-hinge")
     assert (component.package, component.version) == ("wgan-kit-hinge", "1.0")
-    trainer = wgan_kit.compose(objective="hinge", steps=2, batch_size=8,
+    trainer = wgan_kit.compose(objective="my-hinge", steps=2, batch_size=8,
                                options={"gen.hidden": 8, "critic.hidden": 8})
     assert trainer.train()["step"] == 2
 
@@ -94,21 +94,21 @@ def test_a_clashing_name_is_refused_short_and_works_qualified(tmp_path, monkeypa
 
 
 def test_the_same_name_twice_in_one_package_is_a_plugin_error(tmp_path, monkeypatch):
-    install(tmp_path, monkeypatch, "wgan-kit-twice", GOOD.format(name="hinge") + """
+    install(tmp_path, monkeypatch, "wgan-kit-twice", GOOD.format(name="my-hinge") + """
 @hookimpl
 def register_components(register):
-    register(Component("objective", "hinge", lambda options: Hinge()))
-    register(Component("objective", "hinge", lambda options: Hinge()))
+    register(Component("objective", "my-hinge", lambda options: Hinge()))
+    register(Component("objective", "my-hinge", lambda options: Hinge()))
 """)
     registry = load_registry()
     [record] = [p for p in registry.plugins if p.package == "wgan-kit-twice"]
     assert record.status == "error" and "registered twice" in record.error
-    with pytest.raises(WganKitError, match="unknown objective 'hinge'"):
-        registry.get("objective", "hinge")
+    with pytest.raises(WganKitError, match="unknown objective 'my-hinge'"):
+        registry.get("objective", "my-hinge")
 
 
 def test_plugins_can_be_limited_by_package(tmp_path, monkeypatch):
-    install(tmp_path, monkeypatch, "wgan-kit-hinge", GOOD.format(name="hinge"))
+    install(tmp_path, monkeypatch, "wgan-kit-hinge", GOOD.format(name="my-hinge"))
     monkeypatch.setenv("WGAN_KIT_PLUGINS", "wgan-kit-hinge")
     assert {c.package for c in load_registry().components()} == {"wgan-kit-hinge"}
     monkeypatch.setenv("WGAN_KIT_PLUGINS", "")
