@@ -124,7 +124,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-
 def environment(check: Check) -> None:
     device = check.device
     info: dict[str, Any] = {
@@ -175,7 +174,6 @@ def _dependencies() -> list[dict[str, Any]]:
                       "ok": version is not None and requirement.specifier.contains(
                           version.split("+")[0], prereleases=True)})
     return found
-
 
 
 def correctness(check: Check) -> None:
@@ -346,7 +344,6 @@ def checkpoints(check: Check) -> None:
                   {"differing": mismatched}))
 
 
-
 def memory(check: Check) -> None:
     if check.device.type != "cuda":
         check.add(Row("preflight memory estimate vs max_memory_allocated", "cifar-resnet", "skip",
@@ -388,7 +385,6 @@ def _net_options(check: Check, case: Any) -> dict[str, Any]:
             for key, value in check.nets(net).items()}
 
 
-
 def cuda_tests(check: Check) -> None:
     """The tests marked `cuda`: the whole suite's on a GPU; --quick collects tests/test_cuda.py
     alone (collecting every test file takes longer than the rest of the quick check)."""
@@ -407,7 +403,6 @@ def cuda_tests(check: Check) -> None:
         "command": f"python -m pytest -m cuda {where.relative_to(ROOT)}", "exit_status":
         done.returncode, **counts, "failed": failed,
         "output_tail": (done.stdout + done.stderr)[-3000:]}
-
 
 
 def speed(check: Check) -> None:
@@ -488,7 +483,6 @@ def matmul_flops_per_s(device: torch.device, n: int) -> float:
     return 2 * n**3 / statistics.median(times)
 
 
-
 def real_run(check: Check) -> None:
     """`wgan-kit run` with the CIFAR ResNet recipe on synthetic 32×32 images (a safetensors file,
     so the real data path runs: shuffled batches, pinned-memory copies), stopped by SIGTERM after
@@ -545,7 +539,6 @@ def _wait_for(log: Path, text: str, process: subprocess.Popen, *, timeout: float
     return None
 
 
-
 def compiled(check: Check) -> None:
     """`run.compile` either trains (finite, its W beside eager's) or refuses with a WganKitError;
     anything else fails. The CPU's C++ compile of even the toy MLP takes ~30 s on one thread, so
@@ -579,7 +572,6 @@ def compiled(check: Check) -> None:
         check.add(Row("run.compile trains or refuses clearly, bf16", name,
                       "pass" if ok else "fail", measured, "finite, or a WganKitError",
                       {"compiled": result, "eager": runs[False]}))
-
 
 
 def table(report: dict[str, Any]) -> str:
