@@ -12,7 +12,7 @@ benchmarks/README.md has the prepared command that installs wgan-kit on the GPU 
 
 Held to (each row states its own): fp32 results on the device equal the CPU's within a relative
 error ‖a − b‖ / ‖b‖ of 1e-4, TF32 off; bf16 and fp16 toy runs stay finite and end with a
-Wasserstein estimate within 25% + 0.05 of fp32's; the preflight's memory estimate lies within a
+Wasserstein estimate within 35% + 0.05 of fp32's; the preflight's memory estimate lies within a
 factor of two of the measured peak. Speed is reported against its targets, never asserted.
 """
 
@@ -65,7 +65,7 @@ CRITIC_SPECS = {"mlp": CASES["toy-mlp"].spec, "dcgan": IMAGE, "resnet": IMAGE,
 TINY_NETS = {"mlp": {"hidden": 16}, "dcgan": {"filters": 8}, "resnet": {"filters": 8},
              "charcnn": {"filters": 8, "blocks": 1}}
 FP32_TOLERANCE = 1e-4  # relative error; fp32 arithmetic lands far below (TF32: near 3e-4)
-W_BAND = (0.25, 0.05)  # |W - W_fp32| <= 0.25 |W_fp32| + 0.05
+W_BAND = (0.35, 0.05)  # |W - W_fp32| <= 0.35 |W_fp32| + 0.05
 MEMORY_BAND = (0.5, 2.0)  # preflight estimate / measured peak
 TARGETS = {"speedup_bf16_cifar_resnet": 1.5, "never_slower": 1.0, "matmul_fraction": 0.30}
 SECTIONS = ("environment", "correctness", "memory", "cuda_tests", "speed", "real_run", "compile")
@@ -373,11 +373,14 @@ def cuda_tests(check: Check) -> None:
         done = subprocess.run([sys.executable, "-m", "pytest", "-m", "cuda", "-q",
                                "-p", "no:cacheprovider", f"--junitxml={junit}", str(where)],
                               capture_output=True, text=True, timeout=400, cwd=ROOT)
-        suite = ElementTree.parse(junit).getroot()
-    suite = suite if suite.tag == "testsuite" else suite[0]
-    counts = {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors", "skipped")}
-    failed = [f"{case.get('classname')}.{case.get('name')}" for case in suite.iter("testcase")
-              if case.find("failure") is not None or case.find("error") is not None]
+        counts, failed = {"tests": 0, "failures": 0, "errors": 1, "skipped": 0}, ["pytest"]
+        if junit.exists():  # else pytest itself broke: its output says how
+            suite = ElementTree.parse(junit).getroot()
+            suite = suite if suite.tag == "testsuite" else suite[0]
+            counts = {key: int(suite.get(key, 0)) for key in counts}
+            failed = [f"{case.get('classname')}.{case.get('name')}"
+                      for case in suite.iter("testcase")
+                      if case.find("failure") is not None or case.find("error") is not None]
     check.report["cuda_tests"] = {
         "command": f"python -m pytest -m cuda {where.relative_to(ROOT)}", "exit_status":
         done.returncode, **counts, "failed": failed,
@@ -493,8 +496,7 @@ def real_run(check: Check) -> None:
         with log.open("w") as output:
             process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
                                        cwd=ROOT)
-            started = _wait_for(log, "training from step", process, timeout=300)
-            if started is not None:
+            if _appears(log, "training from step", process, timeout=300):
                 time.sleep(seconds)
                 process.send_signal(signal.SIGTERM)
             try:
@@ -516,14 +518,14 @@ def real_run(check: Check) -> None:
         "log_tail": text[-2000:]}
 
 
-def _wait_for(log: Path, text: str, process: subprocess.Popen, *, timeout: float
-              ) -> float | None:
+def _appears(log: Path, text: str, process: subprocess.Popen, *, timeout: float) -> bool:
+    """Whether `text` shows up in `log` while `process` runs, within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         if text in log.read_text():
-            return time.monotonic()
+            return True
         time.sleep(0.2)
-    return None
+    return False
 
 
 def compiled(check: Check) -> None:

@@ -18,7 +18,6 @@ from wgan_kit import WganKitError, distributed
 from wgan_kit.acceleration import PenaltyPass
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 from wgan_kit.builtins.streams import to_device
-from wgan_kit.composition import resolve_device
 from wgan_kit.preflight import run_preflight
 
 pytestmark = pytest.mark.cuda
@@ -49,9 +48,9 @@ def test_a_cuda_run_turns_on_cudnn_benchmark_tf32_and_fused_adam(tiny_trainer):
     assert trainer.generator_optimizer.defaults.get("fused") is True
 
 
-def test_a_device_index_torch_does_not_see_is_refused():
+def test_a_device_index_torch_does_not_see_is_refused(tiny_trainer):
     with pytest.raises(WganKitError, match="CUDA device"):
-        resolve_device(f"cuda:{torch.cuda.device_count()}")
+        tiny_trainer(device=f"cuda:{torch.cuda.device_count()}")
 
 
 def test_fp16_with_the_scaler_trains_finite_steps(tiny_trainer):
