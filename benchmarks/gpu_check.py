@@ -48,9 +48,9 @@ from torch.utils.flop_counter import flop_registry
 import wgan_kit
 
 # wgan-kit's internal modules, all imported here (the public API serves everything else):
-from wgan_kit.acceleration import PenaltyPass
-from wgan_kit.benchmark import SyntheticData, synthetic_batch
-from wgan_kit.preflight import run_preflight
+from wgan_kit.training.acceleration import PenaltyPass
+from wgan_kit.evaluation.benchmark import SyntheticData, synthetic_batch
+from wgan_kit.training.preflight import run_preflight
 
 sys.path.insert(0, str(Path(__file__).parent))
 from compare import CASES, IMAGE, compare  # noqa: E402

@@ -14,11 +14,12 @@ import torch.distributed as dist
 from torch import nn
 
 import wgan_kit
-from wgan_kit import WganKitError, distributed
-from wgan_kit.acceleration import PenaltyPass
+from wgan_kit import WganKitError
+from wgan_kit.training import distributed
+from wgan_kit.training.acceleration import PenaltyPass
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 from wgan_kit.builtins.streams import to_device
-from wgan_kit.preflight import run_preflight
+from wgan_kit.training.preflight import run_preflight
 
 pytestmark = pytest.mark.cuda
 
