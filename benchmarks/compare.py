@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 import wgan_kit
-from wgan_kit.evaluation.benchmark import SyntheticData, measure, synthetic_batch
+from wgan_kit.evaluation.benchmark import SyntheticData, measure, peak_memory_mb, synthetic_batch
 from wgan_kit.core.config import parse_value
 from wgan_kit.core.randomness import seed_everything
 
@@ -80,16 +80,31 @@ def compare(case: Case, precision: str, args: argparse.Namespace,
     real = itertools.repeat(synthetic_batch(case.spec, case.batch_size, seed=args.seed,
                                             device=device))
 
+    # On CUDA, each loop's peak memory over its timed steps (no per-loop figure exists on CPU);
+    # both include what the other loop keeps resident (its nets and optimizer state).
+    peaks = {"ours": 0.0, "plain": 0.0} if device.type == "cuda" else None
+
     def time_plain(steps: int) -> float:
+        if peaks is not None:
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
         start = time.perf_counter()
         plain.train(real, steps)
-        return steps / (time.perf_counter() - start)
+        speed = steps / (time.perf_counter() - start)
+        if peaks is not None:
+            peaks["plain"] = max(peaks["plain"], peak_memory_mb(device))
+        return speed
 
     def time_ours(steps: int, warmup: int = 0) -> float:
-        return measure(ours, gen_steps=steps, warmup=warmup)["gen_steps_per_s"]
+        result = measure(ours, gen_steps=steps, warmup=warmup)
+        if peaks is not None:
+            peaks["ours"] = max(peaks["ours"], result["peak_mem_mb"])
+        return result["gen_steps_per_s"]
 
     time_plain(args.warmup)
     time_ours(1, warmup=args.warmup)
+    if peaks is not None:  # what cuDNN's kernel search took while warming up is not the loop's
+        peaks.update(ours=0.0, plain=0.0)
     ours_speeds, plain_speeds = [], []
     for round_ in range(args.rounds):
         if round_ % 2 == 0:
@@ -102,7 +117,9 @@ def compare(case: Case, precision: str, args: argparse.Namespace,
     return {"ours_it_s": statistics.median(ours_speeds),
             "plain_it_s": statistics.median(plain_speeds),
             "ratio": statistics.median(ratios), "ratio_min": min(ratios),
-            "ratio_max": max(ratios)}
+            "ratio_max": max(ratios), "n_critic": config.run.n_critic,
+            "ours_peak_mb": None if peaks is None else peaks["ours"],
+            "plain_peak_mb": None if peaks is None else peaks["plain"]}
 
 
 def add_case_arguments(parser: argparse.ArgumentParser, default_cases: list[str]) -> None:

@@ -16,6 +16,15 @@ import wgan_kit
 TINY = {"gen.hidden": 32, "critic.hidden": 32}
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked `cuda` skip where torch sees no GPU (torch is imported only for them)."""
+    if item.get_closest_marker("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.skip("needs a CUDA GPU (run `pytest -m cuda` on one)")
+
+
 @pytest.fixture(scope="session")
 def registry() -> wgan_kit.Registry:
     return wgan_kit.load_registry(strict=True)
