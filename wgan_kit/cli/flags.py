@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 PART_FLAGS = ("gen", "critic", "constraint", "objective", "data")
 RUN_FLAGS = ("steps", "batch_size", "n_critic", "seed", "device", "precision", "compile")
 
+# `--threads`, for every command that runs torch.
+Threads = Annotated[Optional[int], typer.Option(
+    "--threads", min=1, max=1024, help="CPU threads for torch [default: torch's choice].")]
+
 # Each shared flag: its parameter name (the RunFlags field) and its Typer annotation.
 SHARED: dict[str, Any] = {
     "gen": Annotated[Optional[str], typer.Option("--gen", help="Generator plugin, e.g. mlp.")],
@@ -47,8 +51,7 @@ SHARED: dict[str, Any] = {
     "assignments": Annotated[Optional[list[str]], typer.Option(
         "--set", help="section.key=value, repeatable; e.g. --set gen.hidden=256 "
                       "(sections: run, gen, critic, constraint, objective, data).")],
-    "threads": Annotated[Optional[int], typer.Option(
-        "--threads", min=1, max=1024, help="CPU threads for torch [default: torch's choice].")],
+    "threads": Threads,
     "plugin": Annotated[Optional[list[Path]], typer.Option(
         "--plugin", help="A Python file to load as a plugin for this run (repeatable), e.g. one "
                          "that registers an objective.")],

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..errors import WganKitError
 from .app import app, fail, stdout
+from .flags import Threads, set_threads
 
 
 @app.command(epilog="**Example**\n\n`wgan-kit sample runs/X --n 500 --out samples.png`")
@@ -28,8 +29,10 @@ def sample(
     label: Annotated[Optional[int], typer.Option(
         "--class", min=0, help="A conditional run's class to draw [default: every class in "
                                "turn].")] = None,
+    threads: Threads = None,
 ) -> None:
     """Draw samples from a run's last checkpoint."""
+    set_threads(threads)
     try:
         if out.suffix not in (".png", ".txt", ".safetensors"):
             raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; "
@@ -88,6 +91,7 @@ def eval_(
         "--set", help="features.key=value, repeatable: an option of the feature extractor, "
                       "e.g. --set features.steps=200.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    threads: Threads = None,
 ) -> None:
     """Score a run's last checkpoint with the metrics that fit its data.
 
@@ -96,6 +100,7 @@ def eval_(
     high-quality samples. Text: Jensen–Shannon divergence (bits) of 1- to 4-gram distributions,
     with a real-vs-real baseline. Images: FID and KID on the chosen features.
     """
+    set_threads(threads)
     try:
         from ..core.config import parse_assignments
         from ..core.registry import load_registry_with
@@ -128,9 +133,11 @@ def report(
     eval_: Annotated[bool, typer.Option("--eval", help="Add `wgan-kit eval`'s scores.")] = False,
     n: Annotated[int, typer.Option(min=2, max=1_000_000,
                                    help="Samples for --eval's scores.")] = 1000,
+    threads: Threads = None,
 ) -> None:
     """One self-contained HTML page about one or more runs: config, metrics, overlaid curves,
     latest samples, the critic's weight histogram and, for 2-D points, its value surface."""
+    set_threads(threads)
     try:
         from ..evaluation.report import write_report
 
