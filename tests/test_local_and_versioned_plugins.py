@@ -74,6 +74,10 @@ def test_a_run_records_and_resumes_the_plugin_file_it_was_composed_with(tmp_path
                                            "--plugin", str(path), "--objective", "local:hinge",
                                            "--quiet"])
     assert resumed.exit_code == 0, resumed.output  # naming what the run uses is no change
+    registry_module._local_plugins.clear()
+    drawn = CliRunner().invoke(app, ["sample", str(run), "--plugin", str(path), "--n", "8",
+                                     "--out", str(tmp_path / "s.png")])
+    assert drawn.exit_code == 0, drawn.output
 
 
 @pytest.mark.parametrize("source, message", [

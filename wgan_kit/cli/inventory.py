@@ -83,7 +83,8 @@ def plugins_show(
             problems += exc.problems
     if not found:
         unknown = [p for p in problems if "several packages" in p] or [
-            f"no component named {name!r}; `wgan-kit plugins list` shows what is installed"]
+            f"no component named {name!r}; `wgan-kit plugins list` shows what is installed",
+            *dict.fromkeys(p for p in problems if "failed to load" in p)]
         raise fail(unknown)
     described = [{"kind": c.kind, "name": c.name, "package": c.package, "summary": c.summary,
                   "options": [{"name": key, "type": _type_name(field.annotation),

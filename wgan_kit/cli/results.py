@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import WganKitError
 from .app import app, fail, stdout
-from .flags import Threads, set_threads
+from .flags import Plugins, Threads, set_threads
 
 
 @app.command(epilog="**Example**\n\n`wgan-kit sample runs/X --n 500 --out samples.png`")
@@ -30,6 +30,7 @@ def sample(
         "--class", min=0, help="A conditional run's class to draw [default: every class in "
                                "turn].")] = None,
     threads: Threads = None,
+    plugin: Plugins = None,
 ) -> None:
     """Draw samples from a run's last checkpoint."""
     set_threads(threads)
@@ -42,10 +43,11 @@ def sample(
         import torch
 
         from ..core import checkpoint
+        from ..core.registry import load_registry_with
         from ..evaluation.pictures import save_picture
         from ..training.composition import resume as resume_run
 
-        trainer = resume_run(run_dir)
+        trainer = resume_run(run_dir, registry=load_registry_with(plugin or []))
         latent = torch.randn(n, trainer.generator.latent_dim,
                              generator=torch.Generator().manual_seed(seed)).to(trainer.device)
         labels = None
@@ -92,6 +94,7 @@ def eval_(
                       "e.g. --set features.steps=200.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     threads: Threads = None,
+    plugin: Plugins = None,
 ) -> None:
     """Score a run's last checkpoint with the metrics that fit its data.
 
@@ -109,9 +112,10 @@ def eval_(
         from ..evaluation.scores import evaluate
         from ..training.composition import resume as resume_run
 
-        trainer = resume_run(run_dir)
+        registry = load_registry_with(plugin or [])
+        trainer = resume_run(run_dir, registry=registry)
         result = evaluate(trainer, n, seed=seed, features=features, feature_options=options,
-                          registry=load_registry_with(), run=str(run_dir))
+                          registry=registry, run=str(run_dir))
     except WganKitError as exc:
         raise fail(exc.problems) from None
     if json_:

@@ -123,7 +123,9 @@ def resolve_settings(registry: Registry, *, recipe: str | None = None,
         settings = resolve_layers(layers, registry, objects, recipe=recipe)
     except WganKitError as exc:
         raise WganKitError(exc.problems + _plugin_files_to_give(recorded, registry)) from None
-    for difference in provenance_differences(recorded, settings):
+    kept = {section: was for section, was in recorded.items()  # the parts not chosen anew
+            if same_name(layers[0].get(section, {}).get("name"), settings.name_of(section))}
+    for difference in provenance_differences(kept, settings):
         warnings.warn(difference, WganKitWarning, stacklevel=2)
     return settings
 
