@@ -22,7 +22,7 @@ def test_run_folder_holds_config_metrics_checkpoints_and_pictures(tmp_path, tiny
     trainer = tiny_trainer(steps=4, log_every=2, checkpoint_every=2, sample_every=4)
     trainer.train(tmp_path / "run")
     run = tmp_path / "run"
-    assert 'name = "gp"' in (run / "config.toml").read_text()
+    assert 'name = "wgan-kit:gp"' in (run / "config.toml").read_text()
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [2, 4]
     assert {"critic_loss", "wasserstein", "penalty", "grad_norm", "generator_loss",

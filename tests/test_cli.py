@@ -157,3 +157,15 @@ def test_sample_chooses_the_moving_average_or_the_live_weights(tmp_path):
         assert invoke("sample", str(averaged), flag, "--out", str(path)).exit_code == 0
         drawn[flag] = safetensors.torch.load_file(path)["samples"]
     assert not drawn["--ema"].equal(drawn["--no-ema"])
+
+
+def test_slow_runs_show_seconds_per_step_not_zero_steps_per_second():
+    from wgan_kit.training.progress import speed
+
+    assert (speed(0.04), speed(12.34), speed(None)) == ("25 s/it", "12.3 it/s", "-- it/s")
+
+
+def test_plugins_show_writes_types_as_a_user_would():
+    result = invoke("plugins", "show", "text", "--json")
+    types = {o["name"]: o["type"] for o in json.loads(result.output)[0]["options"]}
+    assert types["path"] == "str | None" and types["corpus"] == "shakespeare | kjv | None"

@@ -110,6 +110,6 @@ def test_resolved_config_round_trips_through_toml(tmp_path, registry):
                             registry)
     path = tmp_path / "config.toml"
     path.write_text(config.to_toml())
-    assert tomllib.loads(path.read_text())["constraint"] == {"name": "clip", "c": 0.01}
+    assert tomllib.loads(path.read_text())["constraint"] == {"name": "wgan-kit:clip", "c": 0.01}
     again = resolve_layers([load_toml(path)], registry)
     assert again.to_dict() == config.to_dict()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import tomllib
+
 import pytest
 from typer.testing import CliRunner
 
@@ -48,13 +50,34 @@ def test_registering_a_name_again_replaces_it():
     assert registry.get("objective", "my-hinge").summary == "second"
 
 
-def test_run_loads_a_plugin_file(tmp_path):
-    path = tmp_path / "my_hinge.py"
-    path.write_text(textwrap.dedent(GOOD.format(name="my-hinge")))
-    result = CliRunner().invoke(app, ["run", "--plugin", str(path), "--objective", "my-hinge", *TINY,
-                                      "--out", str(tmp_path / "run")])
+def test_a_run_records_and_resumes_the_plugin_file_it_was_composed_with(tmp_path):
+    path, run = tmp_path / "my_hinge.py", tmp_path / "run"
+    path.write_text(textwrap.dedent(GOOD.format(name="hinge")))
+    result = CliRunner().invoke(app, ["run", "--plugin", str(path), "--objective", "hinge", *TINY,
+                                      "--out", str(run)])
     assert result.exit_code == 0, result.output
-    assert 'name = "my-hinge"' in (tmp_path / "run" / "config.toml").read_text()
+    saved = tomllib.loads((run / "config.toml").read_text())
+    assert saved["objective"]["name"] == "local:hinge"
+    assert saved["provenance"]["objective"] == {
+        "package": "local", "file": str(path), "version": registry_module.file_version(path)}
+    assert saved["provenance"]["gen"] == {"package": "wgan-kit", "version": wgan_kit.__version__}
+
+    registry_module._local_plugins.clear()  # as in a new process
+    forgotten = CliRunner().invoke(app, ["run", "--resume", str(run), "--steps", "3"])
+    assert forgotten.exit_code == 2
+    assert f"the run was composed with --plugin {path}; give that --plugin again" \
+        in forgotten.output
+    path.write_text(path.read_text() + "# changed\n")
+    with pytest.warns(wgan_kit.WganKitWarning, match="objective: local:hinge was local sha256:"
+                      ".* now it is local sha256:.*so results may differ"):
+        resumed = CliRunner().invoke(app, ["run", "--resume", str(run), "--steps", "3",
+                                           "--plugin", str(path), "--objective", "local:hinge",
+                                           "--quiet"])
+    assert resumed.exit_code == 0, resumed.output  # naming what the run uses is no change
+    registry_module._local_plugins.clear()
+    drawn = CliRunner().invoke(app, ["sample", str(run), "--plugin", str(path), "--n", "8",
+                                     "--out", str(tmp_path / "s.png")])
+    assert drawn.exit_code == 0, drawn.output
 
 
 @pytest.mark.parametrize("source, message", [

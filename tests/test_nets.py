@@ -361,7 +361,7 @@ def test_a_runs_config_records_the_drawn_random_architecture(registry):
                                data=RandomSamples(RGB_32), registry=registry, steps=1,
                                options={"gen.arch_seed": 1, "gen.filters": 2,
                                         "critic.arch_seed": 1, "critic.filters": 2})
-    assert "\n[gen]\nname = \"random\"\narch_seed = 1\nlatent_dim = 128\nnonlinearity = \"tanh\"\n" \
+    assert "\n[gen]\nname = \"wgan-kit:random\"\narch_seed = 1\nlatent_dim = 128\nnonlinearity = \"tanh\"\n" \
            "depth = 12\nnorm = \"none\"\nfilters = 2\n" in trainer.config.to_toml()
     assert trainer.config.parts["critic"].options.describe() == (
         "leaky_relu, depth 4, norm layer, 2 base filters")

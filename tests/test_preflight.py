@@ -319,7 +319,8 @@ def test_check_prints_json_for_scripts():
 
 def test_check_refuses_a_batch_norm_critic_under_the_gradient_penalty_with_the_papers_reason():
     result = runner.invoke(app, ["check", *TINY, "--set", "critic.norm=batch"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # the run would be refused, as the README says; bad flags: 2
+    assert runner.invoke(app, ["check", "--set", "critic.nope=1"]).exit_code == 2
     assert "WGAN-GP Section 4, 'No critic batch normalization'" in result.output
     assert "critic.norm=layer" in result.output
     table = runner.invoke(app, ["check", *TINY, "--set", "critic.norm=batch", "--constraint",

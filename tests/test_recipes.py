@@ -99,7 +99,8 @@ def test_run_with_a_recipe_on_the_command_line(tmp_path):
                                  str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     saved = load_toml(out / "config.toml")
-    assert (saved["objective"]["name"], saved["constraint"]["name"]) == ("gan", "none")
+    assert (saved["objective"]["name"], saved["constraint"]["name"]) == ("wgan-kit:gan",
+                                                                        "wgan-kit:none")
     assert (saved["run"]["lr"], saved["run"]["betas"], saved["run"]["batch_size"]) == (
         2e-4, [0.5, 0.999], 8)
     resumed = runner.invoke(app, ["run", "--resume", str(out), "--recipe", "dcgan"])

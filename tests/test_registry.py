@@ -4,12 +4,16 @@ reported and everything else keeps working. These tests install fake distributio
 from __future__ import annotations
 
 import itertools
+import json
 import textwrap
 
 import pytest
+from typer.testing import CliRunner
 
 import wgan_kit
-from wgan_kit import WganKitError, load_registry
+from wgan_kit import Component, WganKitError, load_registry, register
+from wgan_kit.cli import app
+from wgan_kit.core import registry as registry_module
 
 _counter = itertools.count()
 
@@ -83,14 +87,46 @@ def test_strict_mode_raises_load_errors(tmp_path, monkeypatch):
         load_registry()
 
 
-def test_a_clashing_name_is_refused_short_and_works_qualified(tmp_path, monkeypatch):
+def test_a_name_clash_keeps_the_defaults_and_reaches_the_others_qualified(tmp_path, monkeypatch):
+    """The rule: the user's own (local) wins a short name, then wgan-kit's built-ins; any other
+    package is reached as package:name; two other packages sharing a name are ambiguous."""
+    monkeypatch.setattr(registry_module, "_local_plugins", {})
     install(tmp_path, monkeypatch, "wgan-kit-other", GOOD.format(name="wgan"))
+    install(tmp_path, monkeypatch, "wgan-kit-hinge-a", GOOD.format(name="hinge"))
+    install(tmp_path, monkeypatch, "wgan-kit-hinge-b", GOOD.format(name="hinge"))
     registry = load_registry()
-    with pytest.raises(WganKitError) as caught:
-        registry.get("objective", "wgan")
-    assert "wgan-kit:wgan" in str(caught.value) and "wgan-kit-other:wgan" in str(caught.value)
+    assert registry.get("objective", "wgan").package == "wgan-kit"
     assert registry.get("objective", "wgan-kit-other:wgan").package == "wgan-kit-other"
-    assert registry.get("objective", "wgan-kit:wgan").package == "wgan-kit"
+    with pytest.raises(WganKitError) as caught:
+        registry.get("objective", "hinge")
+    assert "wgan-kit-hinge-a:hinge, wgan-kit-hinge-b:hinge" in str(caught.value)
+
+    assert CliRunner().invoke(app, ["check", "--steps", "2"]).exit_code == 0  # the plain default
+    listed = json.loads(CliRunner().invoke(app, ["plugins", "list", "--json"]).output)
+    [other] = [r for r in listed if r["package"] == "wgan-kit-other"]
+    assert other["status"] == "shadowed by wgan-kit:wgan; use wgan-kit-other:wgan"
+    scaffolded = CliRunner().invoke(app, ["plugins", "new", "gp", "--kind", "constraint",
+                                          "--dir", str(tmp_path)])
+    assert scaffolded.exit_code == 0
+    assert "warning: constraint 'gp' is already registered by wgan-kit" in scaffolded.output
+
+    register(Component("objective", "wgan", lambda options: None, summary="mine"))
+    assert load_registry().get("objective", "wgan").summary == "mine"  # the user's own wins
+
+
+def test_an_unknown_name_says_which_package_failed_to_load_and_why(tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "wgan-kit-r1", "import no_such_module_anywhere\n")
+    result = CliRunner().invoke(app, ["check", "--constraint", "r1"])
+    assert result.exit_code == 2
+    assert "unknown constraint 'r1'" in result.output
+    assert ("package wgan-kit-r1 failed to load (fake_plugin_" in result.output
+            and "ModuleNotFoundError: No module named 'no_such_module_anywhere'" in result.output)
+
+
+def test_a_plugin_of_hooks_alone_is_listed():
+    listed = json.loads(CliRunner().invoke(app, ["plugins", "list", "--json"]).output)
+    [row] = [r for r in listed if r["name"] == "wgan_kit.builtins.tensorboard_logger"]
+    assert row["kind"] == "hooks" and "run_started" in row["summary"]
 
 
 def test_the_same_name_twice_in_one_package_is_a_plugin_error(tmp_path, monkeypatch):

@@ -79,7 +79,7 @@ def test_report_is_one_self_contained_page_about_every_run(two_runs, tmp_path):
     for _, data in images:
         png_size(base64.b64decode(data))
     assert "critic_loss_heldout_batch" in page and "eval: W1" in page
-    assert 'name = &quot;clip&quot;' in page  # the config, escaped
+    assert 'name = &quot;wgan-kit:clip&quot;' in page  # the config, escaped
     assert not re.search(r'(src|href)="(?!data:)', page) and "url(" not in page  # self-contained
 
 

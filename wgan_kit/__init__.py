@@ -25,7 +25,7 @@ from .core.protocols import (
     SampleSpec,
 )
 from .core.registry import PLUGIN_API, Registry, load_registry, register
-from .errors import WganKitError
+from .errors import WganKitError, WganKitWarning
 
 if TYPE_CHECKING:
     from .core.engine import Trainer
@@ -67,6 +67,7 @@ __all__ = [
     "SampleSpec",
     "Trainer",
     "WganKitError",
+    "WganKitWarning",
     "compose",
     "hookimpl",
     "launch",

@@ -15,3 +15,8 @@ class WganKitError(Exception):
     def __init__(self, problems: str | Iterable[str]):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class WganKitWarning(UserWarning):
+    """Something the person running wgan-kit should know, that does not stop it (the CLI prints
+    it as one `warning:` line)."""

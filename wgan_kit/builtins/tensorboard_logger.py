@@ -7,7 +7,6 @@ and the run writes a folder: each logged metric becomes a scalar of `<run>/tenso
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -23,9 +22,12 @@ _writers: WeakKeyDictionary[Trainer, SummaryWriter] = WeakKeyDictionary()
 
 @hookimpl
 def run_started(trainer: Trainer) -> None:
-    if trainer.folder is None or find_spec("tensorboard") is None:
+    if trainer.folder is None:
         return
-    from torch.utils.tensorboard import SummaryWriter
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is not installed: metrics.jsonl alone
+        return
 
     _writers[trainer] = SummaryWriter(str(trainer.folder.path / "tensorboard"))
 

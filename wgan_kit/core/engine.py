@@ -10,6 +10,7 @@ its penalty (WGAN-GP) or projection (WGAN); a data-parallel run adds only `self.
 from __future__ import annotations
 
 import copy
+import itertools
 import signal
 import time
 from collections.abc import Iterator
@@ -67,6 +68,7 @@ class Trainer:
         fixed = torch.Generator().manual_seed(self.run.seed)
         self.fixed_latent = torch.randn(1000, parts.generator.latent_dim, generator=fixed).to(device)
         self.heldout_batch: torch.Tensor | None = None  # real samples the critic never trains on
+        self._stream: Iterator[tuple[torch.Tensor, torch.Tensor | None]] | None = None  # opened
         # A conditional run (AC-GAN) draws G(z, y) and trains the critic to name the classes.
         self.num_classes = parts.data.spec.num_classes if self.run.conditional else None
 
@@ -124,9 +126,11 @@ class Trainer:
     def fit(self, progress: Progress | None = None) -> dict[str, float]:
         """The loop alone: train until `run.steps` in the trainer's folder (if any), with no checks
         and no signal handling; returns the last logged metrics."""
-        if self.folder is not None:
+        if self.folder is not None:  # steps logged after the checkpoint are logged again
+            self.folder.forget_metrics_after(self.step)
             self.folder.write_config(self.config.to_toml())
-        real_batches = self.acceleration.batches(self.real_batches())
+        real_batches = self.acceleration.batches(self._stream or self.real_batches())
+        self._stream = None
         if progress:
             progress.start(self.step, self.run.steps)
         self._notify("run_started")
@@ -142,6 +146,20 @@ class Trainer:
         if progress and self.folder:
             progress.note(f"run folder: {self.folder.path}")
         return logged
+
+    def open_stream(self) -> None:
+        """Start the data stream at the run's batch size and draw its next batch (on the run's
+        own random streams), so that data which cannot serve this run (fewer samples than a batch,
+        unreadable files) fails before anything is written; `fit` continues this very stream."""
+        with randomness.installed(self.random_state) as final_state:
+            stream = self.real_batches()
+            try:
+                first = next(stream)
+            except StopIteration:
+                raise WganKitError(f"data: {self.config.name_of('data')!r} gave no batch of "
+                                   f"{self.run.batch_size}") from None
+        self.random_state = final_state[0]
+        self._stream = itertools.chain([first], stream)
 
     def real_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """The data's stream from where training has got to, each batch with its labels in a

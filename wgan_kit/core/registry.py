@@ -11,11 +11,17 @@ A plugin module may declare the plugin API versions it fits (`WGAN_KIT_PLUGIN_AP
 one that does not fit `PLUGIN_API` is recorded as an error and not loaded. `register` adds a
 component or a plugin module for one process (notebooks, `wgan-kit run --plugin file.py`); it is
 loaded through the same path, under the package name `local`.
+
+One rule settles a short name that several packages register: the user's own (`local`: `--plugin`
+files and `register`) wins it, then wgan-kit's built-ins; any other package's component is reached
+by its qualified name `package:name` (`wgan-kit plugins list` says so). A short name that two other
+packages register is ambiguous: the error lists the qualified names.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.util
 import operator
 import os
@@ -38,6 +44,8 @@ ENTRY_POINT_GROUP = "wgan_kit"
 KINDS = ("generator", "critic", "constraint", "objective", "data", "features")
 PLUGIN_API = 1  # the version of the protocols, hooks and Component; raised on a breaking change
 LOCAL_PACKAGE = "local"
+BUILTIN_PACKAGE = "wgan-kit"
+PRECEDENCE = (LOCAL_PACKAGE, BUILTIN_PACKAGE)  # who wins a short name several packages register
 _local_plugins: dict[str, ModuleType] = {}  # registered in this process, by name
 
 
@@ -50,6 +58,8 @@ class PluginRecord:
     module: str
     status: str  # "ok" or "error"
     error: str = ""
+    hooks: tuple[str, ...] = ()  # the lifecycle hooks it implements
+    provides: int = 0  # components and recipes it registered
 
 
 class Registry:
@@ -68,6 +78,9 @@ class Registry:
         failure."""
         added: list[Component] = []
         recipes: list[Recipe] = []
+        file = getattr(module, "__file__", None) if package == LOCAL_PACKAGE else None
+        file = str(Path(file).resolve()) if file else ""  # a --plugin file: its hash, its version
+        version = version or (file_version(file) if file else "")
 
         def register(component: Component) -> None:
             if component.kind not in KINDS:
@@ -77,7 +90,7 @@ class Registry:
                 (c.kind, c.name) == (component.kind, component.name) for c in added
             ):
                 raise ValueError(f"{component.kind} {component.name!r} is registered twice")
-            added.append(replace(component, package=package, version=version))
+            added.append(replace(component, package=package, version=version, file=file))
 
         def register_recipe(recipe: Recipe) -> None:
             earlier = self._recipes.get(recipe.name, [])
@@ -104,7 +117,10 @@ class Registry:
             self._components[component.kind].setdefault(component.name, []).append(component)
         for recipe in recipes:
             self._recipes.setdefault(recipe.name, []).append(recipe)
-        self.plugins.append(PluginRecord(package, version, module.__name__, "ok"))
+        hooks = tuple(sorted(caller.name for caller in self.hooks.get_hookcallers(module) or ()
+                             if caller.name not in ("register_components", "register_recipes")))
+        self.plugins.append(PluginRecord(package, version, module.__name__, "ok", hooks=hooks,
+                                         provides=len(added) + len(recipes)))
 
     def _record_failure(self, package: str, version: str, module: str, exc: Exception) -> None:
         if self.strict:
@@ -118,35 +134,65 @@ class Registry:
 
     def get(self, kind: str, name: str) -> Component:
         """The component `name` (or `package:name`) of `kind`; a clear error when there is none."""
-        return _find(self._components[kind], kind, name)
+        return _find(self._components[kind], kind, name, self.failures())
 
     def recipes(self) -> list[Recipe]:
         return [r for same in self._recipes.values() for r in same]
 
     def recipe(self, name: str) -> Recipe:
         """The recipe `name` (or `package:name`); a clear error listing them when there is none."""
-        return _find(self._recipes, "recipe", name)
+        return _find(self._recipes, "recipe", name, self.failures())
+
+    def failures(self) -> list[PluginRecord]:
+        """The plugin modules that failed to load."""
+        return [p for p in self.plugins if p.status != "ok"]
+
+    def shadowed(self) -> list[tuple[Component, Component]]:
+        """Each component whose short name another package wins, with the winner."""
+        pairs = []
+        for same in (same for by_name in self._components.values() for same in by_name.values()):
+            winners = _preferred(same)
+            if len(winners) == 1:
+                pairs += [(c, winners[0]) for c in same if c is not winners[0]]
+        return pairs
 
 
 Named = TypeVar("Named", Component, Recipe)
 
 
-def _find(by_name: Mapping[str, list[Named]], what: str, name: str) -> Named:
-    """The one entry called `name` (or `package:name`), else an error naming what there is."""
+def _preferred(candidates: list[Named]) -> list[Named]:
+    """Those of `candidates` (one short name) that win it, by `PRECEDENCE`."""
+    for package in PRECEDENCE:
+        winners = [c for c in candidates if c.package == package]
+        if winners:
+            return winners
+    return candidates
+
+
+def _find(by_name: Mapping[str, list[Named]], what: str, name: str,
+          failures: list[PluginRecord]) -> Named:
+    """The one entry called `name` (or `package:name`), else an error naming what there is and
+    which plugins failed to load."""
     package, _, short = name.rpartition(":")
     candidates = by_name.get(short, [])
-    if package:
-        candidates = [c for c in candidates if c.package == package]
+    candidates = ([c for c in candidates if c.package == package] if package
+                  else _preferred(candidates))
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
-        qualified = ", ".join(c.qualified_name for c in candidates)
+        qualified = ", ".join(sorted(c.qualified_name for c in candidates))
         raise WganKitError(f"{what} {name!r} is registered by several packages; "
                            f"use one of: {qualified}")
     known = sorted(by_name)
     close = difflib.get_close_matches(short, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise WganKitError(f"unknown {what} {name!r}{hint}; installed: {', '.join(known) or 'none'}")
+    problem = f"unknown {what} {name!r}{hint}; installed: {', '.join(known) or 'none'}"
+    if package and by_name.get(short):
+        problem = (f"unknown {what} {name!r}: no package {package!r} registers it; "
+                   f"use one of: {', '.join(sorted(c.qualified_name for c in by_name[short]))}")
+    failed = [f"package {p.package} failed to load ({p.module}: {p.error})" for p in failures]
+    raise WganKitError([problem, *(f"{failure}; it may have provided {name!r}"
+                                   for failure in failed)])
 
 
 class IncompatiblePlugin(Exception):
@@ -186,6 +232,15 @@ def register(plugin: Component | ModuleType) -> None:
 
         plugin.register_components = register_components  # type: ignore[attr-defined]
     _local_plugins[plugin.__name__] = plugin
+
+
+def file_version(path: str | Path) -> str:
+    """The version of a `--plugin` file: the SHA-256 of its bytes (short), so that a changed file
+    is told from the one a run used."""
+    try:
+        return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "unreadable"
 
 
 def import_plugin_file(path: str | Path) -> ModuleType:

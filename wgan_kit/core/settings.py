@@ -22,6 +22,15 @@ SECTIONS: dict[str, str] = {
     "data": "data",
 }
 
+PROVENANCE = "provenance"  # the config table recording what each part was when the run was made
+
+
+def provenance(component: Component) -> dict[str, str]:
+    """What a component was: its package, version and (a `--plugin` file's) file."""
+    return {"package": component.package, "version": component.version,
+            **({"file": component.file} if component.file else {})}
+
+
 class RunSettings(BaseModel):
     """Settings of the training loop. Defaults are WGAN-GP's Algorithm 1."""
 
@@ -118,11 +127,18 @@ class RunConfig:
         return part.component.name if part else self.objects[section]
 
     def to_dict(self) -> Layer:
+        """The settings by section, each part named by its qualified name (`wgan-kit:gp`), which
+        picks the same component whatever else is installed later; `provenance` records the
+        package, its version and, for a `--plugin` file, the file, of each part."""
         tables: Layer = {"run": self.run.model_dump(mode="json")}
         for section in SECTIONS:
             part = self.parts.get(section)
             options = part.options.model_dump(mode="json") if part else {}
-            tables[section] = {"name": self.name_of(section), **options}
+            name = (part.component.qualified_name if part and part.component.package
+                    else self.name_of(section))
+            tables[section] = {"name": name, **options}
+        tables[PROVENANCE] = {section: provenance(part.component)
+                              for section, part in self.parts.items() if part.component.package}
         return tables
 
     def to_toml(self) -> str:

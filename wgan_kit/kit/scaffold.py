@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
 from ..errors import WganKitError
+
+if TYPE_CHECKING:
+    from ..core.registry import Registry
 
 NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
@@ -334,3 +338,18 @@ def new_plugin(name: str, kind: str, directory: str | Path = ".") -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(Template(text).substitute(values), encoding="utf-8")
     return root
+
+
+REGISTERED_KINDS = {"constraint": ("constraint",), "objective": ("objective",),
+                    "net": ("generator", "critic"), "data": ("data",)}
+
+
+def name_taken(name: str, kind: str, registry: Registry) -> list[str]:
+    """Warnings for each component the new plugin's name would clash with: wgan-kit's built-ins
+    and the user's own keep the short name (see wgan_kit/core/registry.py), so the new one would
+    be reached only as `wgan-kit-NAME:NAME`; another package's makes the short name ambiguous."""
+    return [f"{registered} {name!r} is already registered by {c.package}; the new plugin's "
+            f"would be reached as wgan-kit-{name}:{name} (or make the short name ambiguous): "
+            "choose another NAME unless you mean that"
+            for registered in REGISTERED_KINDS.get(kind, ())
+            for c in registry.components(registered) if c.name == name]

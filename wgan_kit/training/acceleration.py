@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ import torch
 from torch import nn
 
 from ..core.settings import RunSettings
-from ..errors import WganKitError
+from ..errors import WganKitError, WganKitWarning
 from .double_backward import LeanDoubleBackward
 
 if TYPE_CHECKING:
@@ -207,6 +208,10 @@ class GradientScaling(torch.autograd.Function):
 
 
 def _check_precision(precision: str, device: torch.device) -> None:
+    if precision == "fp16" and device.type != "cuda":
+        warnings.warn(f"run.precision: fp16 is meant for CUDA (its gradient scaler guards "
+                      f"fp16's narrow range); on {device.type} it is emulated and slow: use bf16 "
+                      "or fp32 there", WganKitWarning, stacklevel=2)
     if (precision == "bf16" and device.type == "cuda"
             and not torch.cuda.is_bf16_supported(including_emulation=False)):
         raise WganKitError("run.precision: 'bf16', but this GPU has no bf16 arithmetic; "

@@ -80,16 +80,27 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
         # TF32 matmuls on Ampere and newer, as torch already does for cuDNN's convolutions.
         torch.backends.cuda.matmul.allow_tf32 = True
 
+    problems: list[str] = []
+
     def make(section: str, *args: Any) -> Any:
+        """The part of `section`; its refusal is collected, so every part says what is wrong."""
         if section in objects:
             return objects[section]
         part = config.parts[section]
-        return part.component.factory(part.options, *args)
+        try:
+            return part.component.factory(part.options, *args)
+        except WganKitError as exc:
+            problems.extend(exc.problems)
+            return None
 
     data = make("data")
-    spec = _spec_for_nets(data, config)
-    parts = Parts(generator=make("gen", spec), critic=make("critic", spec),
-                  constraint=make("constraint"), objective=make("objective"), data=data)
+    spec = _spec_for_nets(data, config) if data is not None else None
+    generator, critic = (make("gen", spec), make("critic", spec)) if spec else (None, None)
+    constraint, objective = make("constraint"), make("objective")
+    if problems:
+        raise WganKitError(problems)
+    parts = Parts(generator=generator, critic=critic, constraint=constraint, objective=objective,
+                  data=data)
     _check_protocols(parts)
     if config.run.conditional:
         _check_conditional_nets(parts, spec, config)
@@ -101,8 +112,9 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
 
 
 def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) -> Trainer:
-    """The run in folder `path`, at its last checkpoint. Keyword arguments may change `steps`
-    (to train further) and `device`; anything else would no longer be the same run."""
+    """The run in folder `path`, at its last checkpoint; nothing in the folder changes until it
+    trains. Keyword arguments may change `steps` (to train further: fewer steps than are done
+    is refused) and `device`; anything else would no longer be the same run."""
     refuse_changes_on_resume(sorted(set(run) - set(RESUMABLE)))
     folder = RunFolder.open(path)
     registry = registry or load_registry()
@@ -110,8 +122,11 @@ def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) ->
                     hooks=registry.hooks.hook)
     tensors, metadata = checkpoint.load(folder.latest_checkpoint())
     trainer.load_state(tensors, metadata)
-    folder.forget_metrics_after(trainer.step)
-    trainer.folder = folder
+    if run.get("steps") is not None and run["steps"] < trainer.step:
+        raise WganKitError(f"--steps {run['steps']}: {folder.path} is already at step "
+                           f"{trainer.step}; give --steps above {trainer.step} to train further, "
+                           "or leave --steps out")
+    trainer.folder = folder  # written to only when it trains (Trainer.fit)
     return trainer
 
 

@@ -1,10 +1,12 @@
 """The one way a run is launched: `wgan-kit run`, `Trainer.train` and every rank of a data-parallel
 run go through here.
 
-Before anything is written, the run folder is checked and the preflight made (a failure refuses the
-run, as `WganKitError`). Then the folder is created (by rank 0 alone when there are several
-processes), preflight.json written, SIGINT and SIGTERM made to stop the run after the current step
-with a checkpoint, and the run trained with its progress shown. The `RunResult` says how it ended.
+Before anything is written, every part is built, the run folder checked, the preflight made and
+the data stream started at the run's batch size: whatever can be known before training fails
+there (as `WganKitError`), so a refused run leaves no folder. Then the folder is created (by rank
+0 alone when there are several processes), preflight.json written, SIGINT and SIGTERM made to stop
+the run after the current step with a checkpoint, and the run trained with its progress shown.
+The `RunResult` says how it ended; a resumed run with no steps left writes nothing.
 """
 
 from __future__ import annotations
@@ -153,6 +155,12 @@ def train_here(trainer: Trainer, choices: Launch, rank: distributed.Rank | None 
     if choices.threads:
         torch.set_num_threads(choices.threads)
     out = choices.out if main else None
+    if trainer.step >= trainer.run.steps:  # e.g. a finished run resumed: nothing to do or write
+        if main and trainer.folder is not None:
+            print(f"nothing to train: the run is already at step {trainer.step} of "
+                  f"{trainer.run.steps}; give more steps (--steps N, N > {trainer.step}) to "
+                  "train further", file=sys.stderr)
+        return RunResult({}, step=trainer.step, folder=trainer.folder and trainer.folder.path)
     if out is not None:
         RunFolder.check(out, overwrite=choices.overwrite)
     report = None
@@ -165,6 +173,7 @@ def train_here(trainer: Trainer, choices: Launch, rank: distributed.Rank | None 
         distributed.shard(trainer, rank)
         if not main:
             trainer.folder = None  # rank 0 alone keeps the run folder
+    _open_stream(trainer)  # the last thing that can fail before the folder is written
     if out is not None:
         trainer.folder = RunFolder.create(out, overwrite=choices.overwrite)
     if report is not None and trainer.folder is not None:
@@ -193,6 +202,19 @@ def train_here(trainer: Trainer, choices: Launch, rank: distributed.Rank | None 
                 else "nothing was written")
         print(f"stopped at step {trainer.step}; {hint}", file=sys.stderr)
     return RunResult(metrics, step=trainer.step, folder=folder, stopped_by=trainer.stop_requested)
+
+
+def _open_stream(trainer: Trainer) -> None:
+    """Start the run's data stream at its batch size: a failure is the data's problem, said in
+    one line, while nothing is written yet."""
+    try:
+        trainer.open_stream()
+    except WganKitError:
+        raise
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise WganKitError(f"data: {trainer.config.name_of('data')!r} cannot give a batch of "
+                           f"{trainer.run.batch_size}: {message}") from None
 
 
 def _refuse_on_failure(report: Preflight, *, show: bool) -> None:

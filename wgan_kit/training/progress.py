@@ -24,10 +24,16 @@ def _short(metrics: dict[str, float]) -> str:
     return "  ".join(f"{name} {metrics[name]:.4g}" for name in SHOWN if name in metrics)
 
 
+def speed(steps_per_s: float | None) -> str:
+    """Steps per second, or seconds per step for slow runs (which would show as 0.0 it/s)."""
+    if not steps_per_s:
+        return "-- it/s"
+    return f"{steps_per_s:.1f} it/s" if steps_per_s >= 1 else f"{1 / steps_per_s:.3g} s/it"
+
+
 class _StepsPerSecond(ProgressColumn):
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.1f} it/s" if speed else "-- it/s", style="progress.data.speed")
+        return Text(speed(task.finished_speed or task.speed), style="progress.data.speed")
 
 
 class BarProgress:
@@ -70,8 +76,8 @@ class LineProgress:
 
     def advance(self, step: int, metrics: dict[str, float] | None) -> None:
         if metrics:
-            rate = metrics.get("gen_steps_per_s", 0.0)
-            print(f"step {step}/{self.total}  {rate:.1f} it/s  {_short(metrics)}",
+            rate = speed(metrics.get("gen_steps_per_s"))
+            print(f"step {step}/{self.total}  {rate}  {_short(metrics)}",
                   file=self.stream, flush=True)
 
     def note(self, text: str) -> None:

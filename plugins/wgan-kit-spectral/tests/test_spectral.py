@@ -84,7 +84,7 @@ def test_trains_from_the_command_line_and_resumes(tmp_path):
     assert result.exit_code == 0, result.output
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert metrics[-1]["step"] == 3 and "penalty" not in metrics[-1]
-    assert 'name = "spectral"' in (out / "config.toml").read_text()
+    assert 'name = "wgan-kit-spectral:spectral"' in (out / "config.toml").read_text()
     resumed = runner.invoke(app, ["run", "--resume", str(out), "--steps", "4", "--quiet"])
     assert resumed.exit_code == 0, resumed.output
 
