@@ -92,14 +92,14 @@ def test_a_name_clash_keeps_the_defaults_and_reaches_the_others_qualified(tmp_pa
     package is reached as package:name; two other packages sharing a name are ambiguous."""
     monkeypatch.setattr(registry_module, "_local_plugins", {})
     install(tmp_path, monkeypatch, "wgan-kit-other", GOOD.format(name="wgan"))
-    install(tmp_path, monkeypatch, "wgan-kit-hinge-a", GOOD.format(name="hinge"))
-    install(tmp_path, monkeypatch, "wgan-kit-hinge-b", GOOD.format(name="hinge"))
+    install(tmp_path, monkeypatch, "wgan-kit-hinge-a", GOOD.format(name="my-hinge"))
+    install(tmp_path, monkeypatch, "wgan-kit-hinge-b", GOOD.format(name="my-hinge"))
     registry = load_registry()
     assert registry.get("objective", "wgan").package == "wgan-kit"
     assert registry.get("objective", "wgan-kit-other:wgan").package == "wgan-kit-other"
     with pytest.raises(WganKitError) as caught:
-        registry.get("objective", "hinge")
-    assert "wgan-kit-hinge-a:hinge, wgan-kit-hinge-b:hinge" in str(caught.value)
+        registry.get("objective", "my-hinge")
+    assert "wgan-kit-hinge-a:my-hinge, wgan-kit-hinge-b:my-hinge" in str(caught.value)
 
     assert CliRunner().invoke(app, ["check", "--steps", "2"]).exit_code == 0  # the plain default
     listed = json.loads(CliRunner().invoke(app, ["plugins", "list", "--json"]).output)
@@ -115,11 +115,11 @@ def test_a_name_clash_keeps_the_defaults_and_reaches_the_others_qualified(tmp_pa
 
 
 def test_an_unknown_name_says_which_package_failed_to_load_and_why(tmp_path, monkeypatch):
-    install(tmp_path, monkeypatch, "wgan-kit-r1", "import no_such_module_anywhere\n")
-    result = CliRunner().invoke(app, ["check", "--constraint", "r1"])
+    install(tmp_path, monkeypatch, "wgan-kit-sobolev", "import no_such_module_anywhere\n")
+    result = CliRunner().invoke(app, ["check", "--constraint", "sobolev"])
     assert result.exit_code == 2
-    assert "unknown constraint 'r1'" in result.output
-    assert ("package wgan-kit-r1 failed to load (fake_plugin_" in result.output
+    assert "unknown constraint 'sobolev'" in result.output
+    assert ("package wgan-kit-sobolev failed to load (fake_plugin_" in result.output
             and "ModuleNotFoundError: No module named 'no_such_module_anywhere'" in result.output)
 
 

@@ -40,7 +40,7 @@ def test_a_run_lands_in_a_store_beside_its_folder_with_params_metrics_and_artifa
     wgan_kit.compose(options=TINY, **SHORT).train(out=tmp_path / "runs" / "a")
     client, run = only_run(f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}")
     assert run.info.status == "FINISHED" and run.info.run_name == "a"
-    assert run.data.params["run.steps"] == "4" and run.data.params["constraint.name"] == "gp"
+    assert run.data.params["run.steps"] == "4" and run.data.params["constraint.name"] == "wgan-kit:gp"
     assert run.data.params["gen.hidden"] == "8"
     history = client.get_metric_history(run.info.run_id, "wasserstein")
     assert [m.step for m in history] == [2, 4]

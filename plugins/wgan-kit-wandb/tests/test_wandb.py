@@ -92,7 +92,7 @@ def test_a_run_is_logged_offline_with_config_metrics_samples_and_checkpoint(tmp_
     [started] = found["run"]
     assert started.display_name == "a" and list(started.tags) == []
     config = {i.key: json.loads(i.value_json) for i in started.config.update}
-    assert (config["run.steps"], config["constraint.name"], config["gen.hidden"]) == (4, "gp", 8)
+    assert (config["run.steps"], config["constraint.name"], config["gen.hidden"]) == (4, "wgan-kit:gp", 8)
     rows = [row for row in found["history"] if "wasserstein" in row]
     assert [row["_step"] for row in rows] == [2, 4]
     pictures = [row["samples/path"] for row in found["history"] if "samples/path" in row]
