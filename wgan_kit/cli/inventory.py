@@ -72,7 +72,10 @@ def plugins_show(
                   "options": [{"name": key, "type": _type_name(field.annotation),
                                "default": field.default, "description": field.description or ""}
                               for key, field in c.options.model_fields.items()],
-                  "suggests": dict(c.suggests)} for c in found]
+                  "suggests": dict(c.suggests),
+                  "pairs_only_with": [{"section": p.section, "names": list(p.names),
+                                       "reason": p.reason} for p in c.pairs_only_with]}
+                 for c in found]
     if json_:
         print(json.dumps(described, indent=2, default=str))
         return
@@ -87,6 +90,9 @@ def plugins_show(
         if entry["suggests"]:
             stdout.print("  suggests: " + ", ".join(f"{k}={v!r}"
                                                     for k, v in entry["suggests"].items()))
+        for pairing in entry["pairs_only_with"]:
+            stdout.print(f"  only with {pairing['section']} "
+                         f"{' or '.join(pairing['names'])}: {pairing['reason']}")
 
 
 @recipes_app.command("list")
