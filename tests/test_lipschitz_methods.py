@@ -7,9 +7,6 @@ D(x) = v · (m ⊙ tanh(W x)) with m the dropout mask (all ones without dropout)
 ∇ₓD = Wᵀ (v ⊙ m ⊙ (1 − tanh²(W x))): autograd is used only for the first-order gradient of that
 explicit formula with respect to W and v, against the constraint's own double backward. Random
 points are reproduced by drawing the same numbers in the same order from the same seed.
-
-Tests marked xfail(strict=True, reason="phase 2") describe what the core must do after the
-restructuring of issue 16 (see /work/notes/issue-20-core.md); they fail today and must pass then.
 """
 
 from __future__ import annotations
@@ -208,12 +205,6 @@ def test_lazy_r1_scales_the_penalty_by_k_and_declares_its_period():
                           16 * ZeroCentredPenalty(10.0).penalty(critic, real, fake).value)
 
 
-def test_lazy_r1_is_refused_until_the_engine_takes_the_penalty_every_kth_update():
-    with pytest.raises(WganKitError, match="constraint.every: 16"):
-        built("r1", every=16)
-
-
-@pytest.mark.xfail(strict=True, reason="phase 2: the engine honours penalty_every")
 def test_lazy_r1_applies_every_kth_critic_update_and_resumes_bit_identically(tmp_path, registry):
     options = {"gen.hidden": 16, "critic.hidden": 16, "constraint.every": 3}
     settings = {"steps": 4, "batch_size": 16, "n_critic": 2, "log_every": 1,
@@ -265,7 +256,6 @@ def test_each_new_constraint_trains_on_images(registry, constraint):
     assert trainer.train()["step"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: a pair that makes no sense is refused")
 @pytest.mark.parametrize("objective", ["gan", "lsgan", "hinge"])
 def test_wgan_div_with_another_objective_is_refused_in_one_line(registry, objective):
     with pytest.raises(WganKitError, match="wgan-div") as refused:
@@ -275,20 +265,12 @@ def test_wgan_div_with_another_objective_is_refused_in_one_line(registry, object
 
 # --- the preflight and the conformance kit accept every correct penalty ---------------------------
 
-# Penalties the preflight's norm check gets wrong today: it calls penalty(critic, x, x) and
-# compares with ‖∇D(x)‖, but DRAGAN's points are x perturbed (issue 17, item 6).
-TAKEN_AWAY_FROM_X = {"dragan"}
-
-
 @pytest.mark.parametrize("constraint", NEW_CONSTRAINTS)
 def test_each_new_constraint_meets_the_conformance_kit(constraint):
     check_constraint(constraint)
 
 
-@pytest.mark.parametrize("constraint", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="phase 2: the preflight's norm "
-                                                                "check assumes points at x"))
-    if c in TAKEN_AWAY_FROM_X else c for c in NEW_CONSTRAINTS])
+@pytest.mark.parametrize("constraint", NEW_CONSTRAINTS)
 def test_each_new_constraint_passes_the_preflight(tiny_run, constraint):
     from wgan_kit.training.preflight import run_preflight
 
@@ -347,27 +329,12 @@ def preflight_verdicts(constraint) -> dict[str, str]:
                           check_penalty_norm(critic, constraint, x))}
 
 
-# What the preflight misses today: a penalty on a copy passes both of its checks.
-PREFLIGHT_MISSES = {OnACopy}
-# What the kit misses today (issue 17, item 7): it checks shapes and finiteness only.
-KIT_MISSES = {NoCreateGraph, PerPixelNorm, L1Norm, OnACopy}
-
-
-def _phase_2_unless(broken, missed: set, what: str):
-    return pytest.param(broken, marks=pytest.mark.xfail(
-        strict=True, reason=f"phase 2: {what}")) if broken in missed else broken
-
-
-@pytest.mark.parametrize("broken", [_phase_2_unless(b, PREFLIGHT_MISSES, "the preflight checks "
-                                                   "that the critic's own weights learn")
-                                    for b in BROKEN], ids=lambda b: b.__name__)
+@pytest.mark.parametrize("broken", BROKEN, ids=lambda b: b.__name__)
 def test_the_preflight_refuses_a_broken_penalty(broken):
     assert "fail" in preflight_verdicts(broken()).values()
 
 
-@pytest.mark.parametrize("broken", [_phase_2_unless(b, KIT_MISSES, "the kit catches at least "
-                                                   "what the preflight catches")
-                                    for b in BROKEN], ids=lambda b: b.__name__)
+@pytest.mark.parametrize("broken", BROKEN, ids=lambda b: b.__name__)
 def test_the_conformance_kit_refuses_a_broken_penalty(broken):
     with pytest.raises(AssertionError, match="breaks a guarantee"):
         check_constraint(Component("constraint", broken.__name__, lambda o: broken(),
@@ -380,6 +347,5 @@ def test_the_correct_penalties_at_x_pass_both_preflight_checks():
         assert set(preflight_verdicts(constraint).values()) == {"pass"}, constraint
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: the preflight accepts penalties at any points")
 def test_dragan_passes_both_preflight_checks():
     assert set(preflight_verdicts(DraganPenalty()).values()) == {"pass"}
