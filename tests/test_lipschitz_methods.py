@@ -263,6 +263,18 @@ def test_wgan_div_with_another_objective_is_refused_in_one_line(registry, object
     assert "\n" not in str(refused.value)
 
 
+def test_the_cli_refuses_wgan_div_with_lsgan_before_writing_anything(tmp_path):
+    from typer.testing import CliRunner
+
+    from wgan_kit.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--constraint", "wgan-div", "--objective", "lsgan",
+                                      "--steps", "2", "--out", str(tmp_path / "never")])
+    assert result.exit_code == 2, result.output
+    assert "'wgan-div' with objective 'lsgan'" in result.output and "objective=wgan" in result.output
+    assert not (tmp_path / "never").exists()
+
+
 # --- the preflight and the conformance kit accept every correct penalty ---------------------------
 
 @pytest.mark.parametrize("constraint", NEW_CONSTRAINTS)
@@ -311,6 +323,15 @@ class L1Norm(GradientPenalty):
         return Penalty(self.weight * (norm - 1).square().mean(), norm.detach())
 
 
+class AtOtherPoints(GradientPenalty):
+    """Differentiates at the real samples but reports the norms at the generated ones."""
+
+    def penalty(self, critic, real, fake):
+        penalty = ZeroCentredPenalty(at="real").penalty(critic, real, fake)
+        return Penalty(penalty.value, ZeroCentredPenalty(at="fake").penalty(critic, real,
+                                                                             fake).grad_norm)
+
+
 class OnACopy(GradientPenalty):
     """Differentiates a copy of the critic: the value has a graph, but not to these weights."""
 
@@ -339,6 +360,16 @@ def test_the_conformance_kit_refuses_a_broken_penalty(broken):
     with pytest.raises(AssertionError, match="breaks a guarantee"):
         check_constraint(Component("constraint", broken.__name__, lambda o: broken(),
                                    NoOptions))
+
+
+def test_no_create_graph_gets_the_create_graph_advice_not_a_second_derivative_one():
+    verdict = check_double_backward(TanhCritic(IMAGES), NoCreateGraph(), batch(IMAGES, 1))
+    assert verdict.status == "fail" and "create_graph=True" in verdict.advice
+    assert "second derivative" not in verdict.advice
+
+
+def test_norms_reported_at_other_points_than_the_penalty_took_fail_the_norm_check():
+    assert preflight_verdicts(AtOtherPoints())["penalty norm"] == "fail"
 
 
 def test_the_correct_penalties_at_x_pass_both_preflight_checks():
