@@ -200,13 +200,16 @@ def plugins_new(
     kind: Annotated[str, typer.Option(help="constraint, net (a generator and a critic), "
                                            "objective or data.")],
     dir_: Annotated[Path, typer.Option("--dir", help="Where to write the package.")] = Path("."),
+    template: Annotated[str | None, typer.Option(
+        help="For --kind constraint: penalty (a gradient penalty, the default) or projection "
+             "(a weight projection after each step).")] = None,
 ) -> None:
     """Write a ready plugin package: pyproject with the entry point, options model, factory,
     torch code and a test using the conformance kit. It installs and passes its test as is."""
     from ..kit.scaffold import new_plugin
 
     try:
-        root = new_plugin(name, kind, dir_)
+        root = new_plugin(name, kind, dir_, template)
     except WganKitError as exc:
         raise fail(exc.problems) from None
     print(f"wrote {root}\nnext: pip install -e '{root}[dev]' && pytest {root}", file=sys.stderr)
