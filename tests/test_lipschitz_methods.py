@@ -380,3 +380,17 @@ def test_the_correct_penalties_at_x_pass_both_preflight_checks():
 
 def test_dragan_passes_both_preflight_checks():
     assert set(preflight_verdicts(DraganPenalty()).values()) == {"pass"}
+
+
+def test_contributing_s_worked_example_penalty_passes_the_conformance_kit(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from wgan_kit.testing import check_component, components_of
+
+    text = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
+    example = next(block.split("\n", 1)[1] for block in text.split("```python")[1:]
+                   if block.split("\n", 1)[1].startswith('"""`my-r1`')).split("```")[0]
+    (tmp_path / "contributing_r1.py").write_text(example)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (component,) = components_of("contributing_r1")
+    check_component(component)
