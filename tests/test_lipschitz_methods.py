@@ -143,6 +143,25 @@ def test_the_max_gradient_penalty_takes_the_worst_sample_in_either_form():
                           .square().max())
 
 
+def test_wgan_lp_can_take_its_penalty_at_perturbed_real_and_generated_samples():
+    torch.manual_seed(0)
+    critic = TanhCritic(IMAGES)
+    real, fake = batch(IMAGES, 1), batch(IMAGES, 2)
+    constraint = built("wgan-lp", sampling="perturbed")
+    torch.manual_seed(3)
+    penalty = constraint.penalty(critic, real, fake)
+    torch.manual_seed(3)
+    both = torch.cat([real, fake])
+    uniform = torch.rand_like(both)
+    alpha = torch.rand(len(both)).reshape(-1, 1, 1, 1)
+    points = both + alpha * 0.5 * both.std() * uniform
+    norm = hand_norm(critic, points)
+    assert torch.allclose(penalty.value, 10 * (norm - 1).clamp(min=0).square().mean(), rtol=1e-5)
+    assert penalty.grad_norm.shape == (2 * len(real),)  # one norm per point it took
+    assert set(preflight_verdicts(constraint).values()) == {"pass"}
+    check_constraint("wgan-lp", options={"sampling": "perturbed"})
+
+
 def test_wgan_div_takes_the_gradient_norm_to_its_power():
     torch.manual_seed(0)
     critic = TanhCritic(POINTS)
