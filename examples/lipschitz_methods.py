@@ -40,7 +40,12 @@ METHODS = {
     "R2": ("r2", "gan"),
     "0-GP": ("zero-gp", "gan"),
     "DRAGAN": ("dragan", "gan"),
+    "WGAN-LP, perturbed": ("wgan-lp", "wgan"),
+    "R1, lazy (k = 16)": ("r1", "gan"),
 }
+# Options beyond the constraint's paper defaults: the paper's second sampling, StyleGAN2's lazy R1.
+VARIANTS = {"WGAN-LP, perturbed": {"constraint.sampling": "perturbed"},
+            "R1, lazy (k = 16)": {"constraint.every": 16}}
 DATA = ("8gaussians", "25gaussians", "digits")
 FULL = {"steps": 800, "hidden": 256, "eval_points": 2500, "eval_images": 170, "classifier": {}}
 QUICK = {"steps": 2, "hidden": 16, "eval_points": 64, "eval_images": 40,
@@ -103,7 +108,7 @@ for data in DATA:
             objective=objective, registry=registry, seed=args.seed, steps=size["steps"],
             log_every=max(size["steps"] // 4, 1), heldout_every=0,
             options={"gen.hidden": size["hidden"], "critic.hidden": size["hidden"],
-                     **paper_defaults(constraint)})
+                     **paper_defaults(constraint), **VARIANTS.get(label, {})})
         started = time.perf_counter()
         try:
             trainer.train()
@@ -160,7 +165,8 @@ def cell(result: dict, keys: tuple[str, str], formats: tuple[str, str]) -> str:
 rows = []
 for label, (constraint, objective) in METHODS.items():
     r = results[label]
-    rows.append(f"| {label} | `{constraint}` + `{objective}` | "
+    variant = "".join(f" `{k.split('.')[1]}={v}`" for k, v in VARIANTS.get(label, {}).items())
+    rows.append(f"| {label} | `{constraint}`{variant} + `{objective}` | "
                 + " | ".join(cell(r[d], ("w1", "modes_captured"), (".3f", ".0f"))
                              for d in DATA[:2])
                 + f" | {cell(r['digits'], ('classifier_fid', 'classes_covered'), ('.1f', '.0f'))}"
@@ -183,6 +189,7 @@ digits.
 """
 numbers = {"steps": size["steps"], "seed": args.seed, "quick": args.quick,
            "threads": torch.get_num_threads(), "real_digits_floor": floor,
-           "methods": {label: {"constraint": c, "objective": o, "results": results[label]}
+           "methods": {label: {"constraint": c, "objective": o,
+                               "options": VARIANTS.get(label, {}), "results": results[label]}
                        for label, (c, o) in METHODS.items()}}
 experiment.write_results(out, "Lipschitz methods after WGAN-GP", body, numbers)

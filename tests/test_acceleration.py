@@ -13,6 +13,7 @@ from torch import nn
 import wgan_kit
 from wgan_kit.training.acceleration import PenaltyPass
 from wgan_kit.training.double_backward import LeanDoubleBackward
+from wgan_kit.builtins.consistency_term import ConsistencyTerm
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 
 PLAIN = {"fuse_critic": False, "lean_double_backward": False, "fused_optimizer": False,
@@ -258,6 +259,25 @@ def test_scaled_penalty_pass_gives_the_true_gradient_and_second_derivatives():
     (plain_norm, plain_grads), (scaled_norm, scaled_grads) = results
     torch.testing.assert_close(scaled_norm, plain_norm)
     for a, b in zip(scaled_grads, plain_grads):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_penalty_built_from_scores_is_not_scaled_twice():
+    """CT-GAN's consistency term uses scores as values: they come from the pass's plain `scores`,
+    so its weight gradient under a scaler is the unscaled one, as for the gradient penalty."""
+    torch.manual_seed(0)
+    constraint = ConsistencyTerm()
+    critic = constraint.prepare(nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)))
+    real, fake = torch.randn(6, 3), torch.randn(6, 3)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12)
+    results = []
+    for scaled in (critic, PenaltyPass(critic, contextlib.nullcontext, scaler)):
+        torch.manual_seed(1)  # the same ε and dropout masks
+        penalty = constraint.penalty(scaled, real, fake)
+        critic.zero_grad(set_to_none=True)
+        penalty.value.backward()
+        results.append(gradients(critic))
+    for a, b in zip(*results, strict=True):
         torch.testing.assert_close(a, b)
 
 

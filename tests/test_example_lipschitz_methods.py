@@ -11,7 +11,7 @@ def test_lipschitz_methods_quick_writes_a_table_and_samples(quick_example):
     out, numbers = quick_example("lipschitz_methods")
     for name in ("results.md", "samples.png"):
         assert (out / name).stat().st_size > 0
-    assert len(numbers["methods"]) == 9
+    assert len(numbers["methods"]) == 11  # 9 methods, wgan-lp perturbed and lazy r1
     for method in numbers["methods"].values():
         results = method["results"]
         assert set(results) == {"8gaussians", "25gaussians", "digits"}
@@ -20,4 +20,6 @@ def test_lipschitz_methods_quick_writes_a_table_and_samples(quick_example):
             keys = ("classifier_fid", "classes_covered") if data == "digits" else \
                 ("w1", "modes_captured")
             assert all(math.isfinite(result[k]) and result[k] >= 0 for k in keys), result
-    assert "| WGAN-GP | `gp` + `wgan` |" in (out / "results.md").read_text()
+    table = (out / "results.md").read_text()
+    assert "| WGAN-GP | `gp` + `wgan` |" in table
+    assert "| R1, lazy (k = 16) | `r1` `every=16` + `gan` |" in table

@@ -7,9 +7,6 @@ D(x) = v · (m ⊙ tanh(W x)) with m the dropout mask (all ones without dropout)
 ∇ₓD = Wᵀ (v ⊙ m ⊙ (1 − tanh²(W x))): autograd is used only for the first-order gradient of that
 explicit formula with respect to W and v, against the constraint's own double backward. Random
 points are reproduced by drawing the same numbers in the same order from the same seed.
-
-Tests marked xfail(strict=True, reason="phase 2") describe what the core must do after the
-restructuring of issue 16 (see /work/notes/issue-20-core.md); they fail today and must pass then.
 """
 
 from __future__ import annotations
@@ -146,6 +143,25 @@ def test_the_max_gradient_penalty_takes_the_worst_sample_in_either_form():
                           .square().max())
 
 
+def test_wgan_lp_can_take_its_penalty_at_perturbed_real_and_generated_samples():
+    torch.manual_seed(0)
+    critic = TanhCritic(IMAGES)
+    real, fake = batch(IMAGES, 1), batch(IMAGES, 2)
+    constraint = built("wgan-lp", sampling="perturbed")
+    torch.manual_seed(3)
+    penalty = constraint.penalty(critic, real, fake)
+    torch.manual_seed(3)
+    both = torch.cat([real, fake])
+    uniform = torch.rand_like(both)
+    alpha = torch.rand(len(both)).reshape(-1, 1, 1, 1)
+    points = both + alpha * 0.5 * both.std() * uniform
+    norm = hand_norm(critic, points)
+    assert torch.allclose(penalty.value, 10 * (norm - 1).clamp(min=0).square().mean(), rtol=1e-5)
+    assert penalty.grad_norm.shape == (2 * len(real),)  # one norm per point it took
+    assert set(preflight_verdicts(constraint).values()) == {"pass"}
+    check_constraint("wgan-lp", options={"sampling": "perturbed"})
+
+
 def test_wgan_div_takes_the_gradient_norm_to_its_power():
     torch.manual_seed(0)
     critic = TanhCritic(POINTS)
@@ -208,12 +224,6 @@ def test_lazy_r1_scales_the_penalty_by_k_and_declares_its_period():
                           16 * ZeroCentredPenalty(10.0).penalty(critic, real, fake).value)
 
 
-def test_lazy_r1_is_refused_until_the_engine_takes_the_penalty_every_kth_update():
-    with pytest.raises(WganKitError, match="constraint.every: 16"):
-        built("r1", every=16)
-
-
-@pytest.mark.xfail(strict=True, reason="phase 2: the engine honours penalty_every")
 def test_lazy_r1_applies_every_kth_critic_update_and_resumes_bit_identically(tmp_path, registry):
     options = {"gen.hidden": 16, "critic.hidden": 16, "constraint.every": 3}
     settings = {"steps": 4, "batch_size": 16, "n_critic": 2, "log_every": 1,
@@ -265,7 +275,6 @@ def test_each_new_constraint_trains_on_images(registry, constraint):
     assert trainer.train()["step"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: a pair that makes no sense is refused")
 @pytest.mark.parametrize("objective", ["gan", "lsgan", "hinge"])
 def test_wgan_div_with_another_objective_is_refused_in_one_line(registry, objective):
     with pytest.raises(WganKitError, match="wgan-div") as refused:
@@ -273,22 +282,26 @@ def test_wgan_div_with_another_objective_is_refused_in_one_line(registry, object
     assert "\n" not in str(refused.value)
 
 
+def test_the_cli_refuses_wgan_div_with_lsgan_before_writing_anything(tmp_path):
+    from typer.testing import CliRunner
+
+    from wgan_kit.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--constraint", "wgan-div", "--objective", "lsgan",
+                                      "--steps", "2", "--out", str(tmp_path / "never")])
+    assert result.exit_code == 2, result.output
+    assert "'wgan-div' with objective 'lsgan'" in result.output and "objective=wgan" in result.output
+    assert not (tmp_path / "never").exists()
+
+
 # --- the preflight and the conformance kit accept every correct penalty ---------------------------
-
-# Penalties the preflight's norm check gets wrong today: it calls penalty(critic, x, x) and
-# compares with ‖∇D(x)‖, but DRAGAN's points are x perturbed (issue 17, item 6).
-TAKEN_AWAY_FROM_X = {"dragan"}
-
 
 @pytest.mark.parametrize("constraint", NEW_CONSTRAINTS)
 def test_each_new_constraint_meets_the_conformance_kit(constraint):
     check_constraint(constraint)
 
 
-@pytest.mark.parametrize("constraint", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="phase 2: the preflight's norm "
-                                                                "check assumes points at x"))
-    if c in TAKEN_AWAY_FROM_X else c for c in NEW_CONSTRAINTS])
+@pytest.mark.parametrize("constraint", NEW_CONSTRAINTS)
 def test_each_new_constraint_passes_the_preflight(tiny_run, constraint):
     from wgan_kit.training.preflight import run_preflight
 
@@ -329,6 +342,15 @@ class L1Norm(GradientPenalty):
         return Penalty(self.weight * (norm - 1).square().mean(), norm.detach())
 
 
+class AtOtherPoints(GradientPenalty):
+    """Differentiates at the real samples but reports the norms at the generated ones."""
+
+    def penalty(self, critic, real, fake):
+        penalty = ZeroCentredPenalty(at="real").penalty(critic, real, fake)
+        return Penalty(penalty.value, ZeroCentredPenalty(at="fake").penalty(critic, real,
+                                                                             fake).grad_norm)
+
+
 class OnACopy(GradientPenalty):
     """Differentiates a copy of the critic: the value has a graph, but not to these weights."""
 
@@ -347,31 +369,26 @@ def preflight_verdicts(constraint) -> dict[str, str]:
                           check_penalty_norm(critic, constraint, x))}
 
 
-# What the preflight misses today: a penalty on a copy passes both of its checks.
-PREFLIGHT_MISSES = {OnACopy}
-# What the kit misses today (issue 17, item 7): it checks shapes and finiteness only.
-KIT_MISSES = {NoCreateGraph, PerPixelNorm, L1Norm, OnACopy}
-
-
-def _phase_2_unless(broken, missed: set, what: str):
-    return pytest.param(broken, marks=pytest.mark.xfail(
-        strict=True, reason=f"phase 2: {what}")) if broken in missed else broken
-
-
-@pytest.mark.parametrize("broken", [_phase_2_unless(b, PREFLIGHT_MISSES, "the preflight checks "
-                                                   "that the critic's own weights learn")
-                                    for b in BROKEN], ids=lambda b: b.__name__)
+@pytest.mark.parametrize("broken", BROKEN, ids=lambda b: b.__name__)
 def test_the_preflight_refuses_a_broken_penalty(broken):
     assert "fail" in preflight_verdicts(broken()).values()
 
 
-@pytest.mark.parametrize("broken", [_phase_2_unless(b, KIT_MISSES, "the kit catches at least "
-                                                   "what the preflight catches")
-                                    for b in BROKEN], ids=lambda b: b.__name__)
+@pytest.mark.parametrize("broken", BROKEN, ids=lambda b: b.__name__)
 def test_the_conformance_kit_refuses_a_broken_penalty(broken):
     with pytest.raises(AssertionError, match="breaks a guarantee"):
         check_constraint(Component("constraint", broken.__name__, lambda o: broken(),
                                    NoOptions))
+
+
+def test_no_create_graph_gets_the_create_graph_advice_not_a_second_derivative_one():
+    verdict = check_double_backward(TanhCritic(IMAGES), NoCreateGraph(), batch(IMAGES, 1))
+    assert verdict.status == "fail" and "create_graph=True" in verdict.advice
+    assert "second derivative" not in verdict.advice
+
+
+def test_norms_reported_at_other_points_than_the_penalty_took_fail_the_norm_check():
+    assert preflight_verdicts(AtOtherPoints())["penalty norm"] == "fail"
 
 
 def test_the_correct_penalties_at_x_pass_both_preflight_checks():
@@ -380,6 +397,19 @@ def test_the_correct_penalties_at_x_pass_both_preflight_checks():
         assert set(preflight_verdicts(constraint).values()) == {"pass"}, constraint
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: the preflight accepts penalties at any points")
 def test_dragan_passes_both_preflight_checks():
     assert set(preflight_verdicts(DraganPenalty()).values()) == {"pass"}
+
+
+def test_contributing_s_worked_example_penalty_passes_the_conformance_kit(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from wgan_kit.testing import check_component, components_of
+
+    text = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
+    example = next(block.split("\n", 1)[1] for block in text.split("```python")[1:]
+                   if block.split("\n", 1)[1].startswith('"""`my-r1`')).split("```")[0]
+    (tmp_path / "contributing_r1.py").write_text(example)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (component,) = components_of("contributing_r1")
+    check_component(component)

@@ -26,6 +26,12 @@ def test_every_kind_of_plugin_package_passes_its_own_test(tmp_path):
         assert project["project"]["name"] == f"wgan-kit-my-{kind}"
         entry_points = project["project"]["entry-points"]["wgan_kit"]
         assert entry_points == {f"my-{kind}": f"wgan_kit_my_{kind}"}
+    projection = runner.invoke(app, ["plugins", "new", "my-projection", "--kind", "constraint",
+                                     "--template", "projection", "--dir", str(tmp_path)])
+    assert projection.exit_code == 0, projection.output
+    penalty = (tmp_path / "wgan-kit-my-constraint" / "src" / "wgan_kit_my_constraint"
+               / "constraint.py").read_text()
+    assert "create_graph=True" in penalty and "Penalty(" in penalty  # the default template
     packages = sorted(tmp_path.iterdir())
     path = [str(p / "src") for p in packages] + [os.environ.get("PYTHONPATH", "")]
     done = subprocess.run(
@@ -34,7 +40,7 @@ def test_every_kind_of_plugin_package_passes_its_own_test(tmp_path):
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "5 passed" in done.stdout  # net registers a generator and a critic
+    assert "6 passed" in done.stdout  # net registers a generator and a critic
 
 
 def test_bad_names_kinds_and_existing_folders_are_refused(tmp_path):
@@ -44,6 +50,10 @@ def test_bad_names_kinds_and_existing_folders_are_refused(tmp_path):
     assert "error: NAME 'My_Loss': use lowercase letters" in result.output
     assert "error: --kind 'loss': choose one of constraint, objective, net, data" in result.output
     runner.invoke(app, ["plugins", "new", "hinge", "--kind", "objective", "--dir", str(tmp_path)])
+    template = runner.invoke(app, ["plugins", "new", "mine", "--kind", "objective", "--template",
+                                   "penalty", "--dir", str(tmp_path)])
+    assert template.exit_code == 2
+    assert "error: --template 'penalty': an objective has one template" in template.output
     again = runner.invoke(app, ["plugins", "new", "hinge", "--kind", "objective", "--dir",
                                 str(tmp_path)])
     assert again.exit_code == 2 and "already exists" in again.output

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .core.components import Component, NoOptions, Recipe
+from .core.components import Component, NoOptions, Pairing, Recipe
 from .core.hookspecs import Check, hookimpl
 from .core.protocols import (
     Critic,
@@ -59,6 +59,7 @@ __all__ = [
     "NoOptions",
     "Objective",
     "PLUGIN_API",
+    "Pairing",
     "Penalty",
     "Recipe",
     "Registry",

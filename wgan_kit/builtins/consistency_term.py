@@ -95,12 +95,13 @@ class ConsistencyTerm:
     @staticmethod
     def scores_and_features(critic: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
         """D(x) (N,) and the input of the critic's last layer, from one (dropout-perturbed)
-        pass."""
+        pass. Scores used as values come from the critic's plain pass (`scores`, where the
+        engine hands a wrapper that scales gradients under fp16)."""
         seen: list[Tensor] = []
         hook = weighted_layers(critic)[-1].register_forward_pre_hook(
             lambda module, args: seen.append(args[0]))
         try:
-            scores = critic(x).reshape(len(x))
+            scores = getattr(critic, "scores", critic)(x).reshape(len(x))
         finally:
             hook.remove()
         return scores, seen[-1]

@@ -7,8 +7,8 @@ the game locally convergent for the standard GAN loss, with which the paper trai
 
 Lazy regularisation (StyleGAN2, Karras et al. 2020, Section 3.1) takes R1 only every k-th critic
 update, multiplied by k to keep its strength: `every = k` (StyleGAN2: 16). The constraint declares
-it as `penalty_every`; the engine must honour it with its checkpointed count of critic updates, so
-that a resumed run regularises at the same updates. Until it does, `every > 1` is refused.
+it as `penalty_every`; the engine honours it with its checkpointed count of critic updates, so
+that a resumed run regularises at the same updates.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wgan_kit import Component, Penalty, WganKitError, hookimpl
+from wgan_kit import Component, Penalty, hookimpl
 
 from .input_gradients import input_gradient_norms
 
@@ -64,9 +64,6 @@ class ZeroCentredPenalty:
 
 
 def build_r1(options: R1Options) -> ZeroCentredPenalty:
-    if options.every > 1:
-        raise WganKitError(f"constraint.every: {options.every}, but this wgan-kit's engine does "
-                           "not yet take a penalty only every k-th critic update; use every=1")
     return ZeroCentredPenalty(options.gamma, at="real", every=options.every)
 
 

@@ -16,12 +16,16 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wgan_kit import Component, Penalty, hookimpl
+from wgan_kit import Component, Pairing, Penalty, hookimpl
 
 from .input_gradients import input_gradient_norms, interpolates
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
+
+
+WASSERSTEIN_ONLY = ("the Wasserstein divergence's term k·E‖∇D‖^p belongs to the Wasserstein "
+                    "objective (Wu et al. 2018, Section 3)")
 
 
 class WassersteinDivergenceOptions(BaseModel):
@@ -57,4 +61,5 @@ def build(options: WassersteinDivergenceOptions) -> WassersteinDivergence:
 def register_components(register):
     register(Component("constraint", "wgan-div", build, WassersteinDivergenceOptions,
                        "Wasserstein divergence term k·E‖∇D(x̂)‖^p on interpolates (WGAN-div, Wu "
-                       "et al. 2018)."))
+                       "et al. 2018).",
+                       pairs_only_with=(Pairing("objective", ("wgan",), WASSERSTEIN_ONLY),)))

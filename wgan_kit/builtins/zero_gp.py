@@ -4,8 +4,9 @@
 λ · E[‖∇D(x̂)‖₂²] at x̂ = ε·x + (1 − ε)·x̃, ε ~ U[0, 1] per sample: WGAN-GP's penalty with its
 target norm moved from 1 to 0. The paper shows that pushing the gradient towards 0 on the paths
 between real and generated samples makes the critic generalise, where WGAN-GP's 1-centred
-penalty does not guarantee convergence. λ = 10 here (the README's table gives none; set
-`constraint.weight` to the value of the experiment you follow).
+penalty does not guarantee convergence. λ = 10 is wgan-kit's choice: the authors' released
+scripts take λ as a flag (`--LAMBDA`) whose default differs from script to script (0, 10, 500), so
+set `constraint.weight` to the value of the experiment you follow.
 """
 
 from __future__ import annotations

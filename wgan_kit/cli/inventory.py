@@ -90,7 +90,10 @@ def plugins_show(
                   "options": [{"name": key, "type": _type_name(field.annotation),
                                "default": field.default, "description": field.description or ""}
                               for key, field in c.options.model_fields.items()],
-                  "suggests": dict(c.suggests)} for c in found]
+                  "suggests": dict(c.suggests),
+                  "pairs_only_with": [{"section": p.section, "names": list(p.names),
+                                       "reason": p.reason} for p in c.pairs_only_with]}
+                 for c in found]
     if json_:
         print(json.dumps(described, indent=2, default=str))
         return
@@ -105,6 +108,9 @@ def plugins_show(
         if entry["suggests"]:
             stdout.print("  suggests: " + ", ".join(f"{k}={v!r}"
                                                     for k, v in entry["suggests"].items()))
+        for pairing in entry["pairs_only_with"]:
+            stdout.print(f"  only with {pairing['section']} "
+                         f"{' or '.join(pairing['names'])}: {pairing['reason']}")
 
 
 @recipes_app.command("list")
@@ -214,13 +220,16 @@ def plugins_new(
     kind: Annotated[str, typer.Option(help="constraint, net (a generator and a critic), "
                                            "objective or data.")],
     dir_: Annotated[Path, typer.Option("--dir", help="Where to write the package.")] = Path("."),
+    template: Annotated[str | None, typer.Option(
+        help="For --kind constraint: penalty (a gradient penalty, the default) or projection "
+             "(a weight projection after each step).")] = None,
 ) -> None:
     """Write a ready plugin package: pyproject with the entry point, options model, factory,
     torch code and a test using the conformance kit. It installs and passes its test as is."""
     from ..kit.scaffold import name_taken, new_plugin
 
     try:
-        root = new_plugin(name, kind, dir_)
+        root = new_plugin(name, kind, dir_, template)
     except WganKitError as exc:
         raise fail(exc.problems) from None
     for warning in name_taken(name, kind, load_registry_with()):

@@ -19,6 +19,16 @@ class NoOptions(BaseModel):
 
 
 @dataclass(frozen=True)
+class Pairing:
+    """A component makes sense only with some choices of another section: `names` (registered
+    names, short or qualified) in `section`, for `reason` (shown to the user; cite the paper)."""
+
+    section: str
+    names: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Component:
     """A named part a run can be composed of.
 
@@ -27,9 +37,10 @@ class Component:
     builds a feature extractor for `wgan-kit eval` (see wgan_kit.evaluation). `options` is a
     pydantic model with `extra="forbid"` and a `Field(description=...)` per option. `suggests`
     holds the settings the component's source paper used with it, as dotted keys
-    (`"run.n_critic": 5`); they apply below anything the user sets. `package` and `version` are
-    filled in by the registry; for a `--plugin` file, `file` is its path and `version` the
-    SHA-256 of its text.
+    (`"run.n_critic": 5`); they apply below anything the user sets. `pairs_only_with` lists
+    `Pairing`s: a run choosing another name in that section is refused before anything is built.
+    `package` and `version` are filled in by the registry; for a `--plugin` file, `file` is its
+    path and `version` the SHA-256 of its text.
     """
 
     kind: str
@@ -38,6 +49,7 @@ class Component:
     options: type[BaseModel] = NoOptions
     summary: str = ""
     suggests: Mapping[str, Any] = field(default_factory=dict)
+    pairs_only_with: tuple[Pairing, ...] = ()
     package: str = ""
     version: str = ""
     file: str = ""

@@ -232,6 +232,8 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
         except WganKitError as exc:
             problems += [f"{section}.name: {p}" for p in exc.problems]
 
+    problems += _unpaired(chosen)
+
     values: Layer = {"run": {}, **{section: {} for section in chosen}}
     for section in SUGGESTION_ORDER:
         if section in chosen:
@@ -255,6 +257,20 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
         raise WganKitError(problems)
     assert run is not None
     return RunConfig(run, parts)
+
+
+def _unpaired(chosen: Mapping[str, Component]) -> list[str]:
+    """One line per chosen component whose `pairs_only_with` another chosen one breaks. A section
+    given as an object (`compose(objective=MyLoss())`) is not checked: it was composed by hand."""
+    problems = []
+    for section, component in chosen.items():
+        for pairing in component.pairs_only_with:
+            other = chosen.get(pairing.section)
+            if other is not None and not {other.name, other.qualified_name} & set(pairing.names):
+                problems.append(f"{section}.name: {component.name!r} with {pairing.section} "
+                                f"{other.name!r}: {pairing.reason}; use "
+                                f"{pairing.section}={pairing.names[0]}")
+    return problems
 
 
 def _validate(model: type[BaseModel], values: dict[str, Any], section: str, owner: str,

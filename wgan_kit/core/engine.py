@@ -59,6 +59,7 @@ class Trainer:
                               if self.run.ema_decay > 0 else None)
         self.step = 0  # generator steps done
         self.batches_drawn = 0  # real batches consumed, so a resumed run continues the stream
+        self.critic_updates = 0  # critic updates done: when a lazy penalty (penalty_every) applies
         self.folder: RunFolder | None = None
         self.hooks = hooks  # the plugins' lifecycle hooks (wgan_kit.core.hookspecs), if any
         self.random_state = randomness.capture()  # this run's own streams of z, ε and data noise
@@ -174,6 +175,7 @@ class Trainer:
               progress: Progress | None) -> dict[str, float]:
         run, generator, critic = self.run, self.generator, self.critic
         constraint, objective = self.parts.constraint, self.parts.objective
+        penalty_every = getattr(constraint, "penalty_every", 1)  # lazy regularisation's k
         speed, parallel = self.acceleration, self.parallel
         m, generator_m = run.batch_size, run.generator_batch_size or run.batch_size
         means = RunningMeans()
@@ -190,13 +192,17 @@ class Trainer:
             for _ in range(critic_steps(run, self.step)):
                 real, labels = next(real_batches)  # labels: a conditional run's real classes
                 self.batches_drawn += 1
+                # Counted also when a scaler skips the step: the schedule depends on the step alone.
+                penalised = self.critic_updates % penalty_every == 0
+                self.critic_updates += 1
                 with speed.casting_once():  # the critic's weights, for both of its passes
                     with torch.no_grad():  # the critic step needs no graph through the generator
                         fake = speed.generate(self.latent(m), labels, like=real)
                     real_scores, fake_scores, real_logits = speed.critic_scores(
                         real, fake, classify=labels is not None)
                     critic_loss = objective.critic_loss(real_scores, fake_scores)
-                    penalty = constraint.penalty(speed.penalty_critic, real, fake)
+                    penalty = (constraint.penalty(speed.penalty_critic, real, fake)
+                               if penalised else None)
                 loss = critic_loss if penalty is None else critic_loss + penalty.value
                 if real_logits is not None:  # AC-GAN: the critic also names the real classes
                     class_loss = F.cross_entropy(real_logits, labels)
@@ -296,11 +302,14 @@ class Trainer:
         return checkpoint.training_state(
             *self._saved(), random_state or self.random_state,
             {"step": self.step, "batches_drawn": self.batches_drawn,
+             "critic_updates": self.critic_updates,
              "config": self.config.to_toml()})
 
     def load_state(self, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
         self.random_state = checkpoint.load_training_state(*self._saved(), tensors, metadata)
         self.step, self.batches_drawn = metadata["step"], metadata["batches_drawn"]
+        # Checkpoints from before the count have none; every critic update drew one batch.
+        self.critic_updates = metadata.get("critic_updates", self.batches_drawn)
 
     def _saved(self) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer]]:
         """The nets and optimizers a checkpoint holds, by name."""

@@ -64,7 +64,14 @@ class Critic(Protocol):
 
 
 class Penalty(NamedTuple):
-    """A term added to the critic loss, with the per-sample gradient norms behind it (for logging)."""
+    """A term added to the critic loss, with the per-sample gradient norms behind it.
+
+    `value` is a finite scalar trained through ∇D: its gradient reaches the critic's own weights
+    (take ∇D with `torch.autograd.grad(..., create_graph=True)`). `grad_norm` holds ‖∇ₓD(p)‖₂ over
+    all of a sample's axes at each point p the penalty differentiated the critic at, whatever
+    points it chose (interpolates, real or generated samples, perturbed ones), in call order.
+    The preflight and the conformance kit check both (`wgan_kit.training.penalty_contract`).
+    """
 
     value: Tensor
     grad_norm: Tensor
@@ -82,6 +89,16 @@ class LipschitzConstraint(Protocol):
     `penalises_input_gradients` is True when the constraint penalises the critic's gradient with
     respect to each input separately; such a penalty is only valid for a critic that scores samples
     independently (WGAN-GP, Section 4: "No critic batch normalization").
+
+    `critic` in `penalty` may be a wrapper (eager, under autocast, gradient-scaled under fp16):
+    call it for gradients, and `getattr(critic, "scores", critic)(x)` for scores used as values
+    (CT-GAN's consistency term). `fake` is detached; draw randomness from torch's global
+    generator, so that runs repeat and resume exactly.
+
+    `penalty_every` (optional, default 1): take `penalty` only at every k-th critic update,
+    counting updates from the start of the run; the constraint scales its own value (lazy
+    regularisation, StyleGAN2 Section 3.1, multiplies by k). The engine keeps the count in its
+    checkpoint, so a resumed run penalises at the same updates.
     """
 
     penalises_input_gradients: bool

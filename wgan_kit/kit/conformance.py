@@ -39,6 +39,7 @@ from ..core.protocols import (
 from ..core.registry import Component, Registry, load_registry
 from ..errors import WganKitError
 from ..training.acceleration import batch_coupled_modules
+from ..training.penalty_contract import penalty_contract
 
 __all__ = ["CHECKS", "N", "REFERENCE_CRITICS", "TINY_SPECS", "ReferenceConvCritic",
            "ReferenceMLPCritic", "check_component", "check_constraint", "check_critic",
@@ -255,8 +256,10 @@ def check_constraint(component: Component | str, *, options: Mapping[str, Any] |
                      registry: Registry | None = None) -> None:
     """On each critic (the kit's reference MLP and conv critics, or `critic` on each spec it
     accepts): `prepare` returns a critic that still scores each sample; `penalty` is None or a
-    finite scalar Penalty with one gradient norm per sample; a critic step with penalty and
-    `project` stays finite; a critic prepared afresh loads a trained one's state_dict."""
+    Penalty keeping its contract (`wgan_kit.training.penalty_contract`, the preflight's check: a
+    finite scalar whose gradient reaches the critic's weights, ‖∇D(p)‖₂ per sample over all axes
+    at the points it chose); a critic step with penalty and `project` stays finite; a critic
+    prepared afresh loads a trained one's state_dict."""
     component = _resolve(component, "constraint", registry)
     valid = check_options(component, options)
     if critic is None:
@@ -279,17 +282,14 @@ def check_constraint(component: Component | str, *, options: Mapping[str, Any] |
                  type(net).__name__)
         _check_scores_one_per_sample(net, spec, f"{who}, after prepare")
         optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-        real, fake = _real_like(spec), _real_like(spec)
+        real, fake = _real_like(spec), _real_like(spec)  # two different batches
         penalty = constraint.penalty(net, real, fake)
         loss = net(fake).mean() - net(real).mean()
         if penalty is not None:
             _require(isinstance(penalty, Penalty), who, "penalty() returns a Penalty or None",
                      type(penalty).__name__)
-            _require(penalty.value.dim() == 0 and torch.isfinite(penalty.value), who,
-                     "Penalty.value is a finite scalar", str(penalty.value))
-            _require(tuple(penalty.grad_norm.shape) == (N,), who,
-                     "Penalty.grad_norm holds one norm per sample",
-                     str(tuple(penalty.grad_norm.shape)))
+            for problem, advice in penalty_contract(net, constraint, real, fake).problems:
+                _require(False, who, f"the penalty {problem}; {advice}")
             loss = loss + penalty.value
         optimizer.zero_grad()
         loss.backward()

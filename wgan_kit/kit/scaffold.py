@@ -91,12 +91,67 @@ from wgan_kit import Component, hookimpl
 WGAN_KIT_PLUGIN_API = ">=1,<2"
 '''
 
-KINDS: dict[str, dict[str, str]] = {
-    "constraint": {
-        "heavy": "constraint",
-        "summary": "Max-norm projection: after each critic step, every weight matrix is scaled "
-                   "back to a Frobenius norm of at most max_norm.",
-        "light": '''
+# The constraint templates: `plugins new NAME --kind constraint --template penalty|projection`.
+PENALTY: dict[str, str] = {
+    "heavy": "constraint",
+    "summary": "A gradient penalty: lambda * E[(||grad D(x_hat)||_2 - 1)^2] at interpolates of "
+               "real and generated samples.",
+    "light": '''
+
+class ${Class}Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weight: float = Field(10.0, ge=0, description="λ, the penalty coefficient.")
+
+
+def build(options: ${Class}Options):
+    from .constraint import $Class
+
+    return $Class(options.weight)
+
+
+@hookimpl
+def register_components(register):
+    register(Component("constraint", "$name", build, ${Class}Options, "$summary"))
+''',
+    "code": '''\
+"""The `$name` constraint: a gradient penalty λ·E[(‖∇D(x̂)‖₂ − 1)²] (cite your paper and
+equation here)."""
+
+import torch
+from torch import nn
+
+from wgan_kit import Penalty
+
+
+class $Class:
+    penalises_input_gradients = True  # a per-sample gradient penalty: batch norm is refused
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def prepare(self, critic: nn.Module) -> nn.Module:
+        return critic
+
+    def project(self, critic: nn.Module) -> None:
+        pass
+
+    def penalty(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> Penalty:
+        # The points: here WGAN-GP's interpolates, one ε per sample. Choose yours (any points).
+        epsilon = torch.rand(len(real), *[1] * (real.dim() - 1), device=real.device)
+        points = (epsilon * real + (1 - epsilon) * fake).detach().requires_grad_(True)
+        # create_graph=True: the penalty trains the critic through ∇D itself.
+        (gradient,) = torch.autograd.grad(critic(points).sum(), points, create_graph=True)
+        norm = gradient.flatten(1).norm(dim=1)  # per sample, over all of its axes
+        return Penalty(self.weight * (norm - 1).square().mean(), norm.detach())
+''',
+}
+
+PROJECTION: dict[str, str] = {
+    "heavy": "constraint",
+    "summary": "Max-norm projection: after each critic step, every weight matrix is scaled "
+               "back to a Frobenius norm of at most max_norm.",
+    "light": '''
 
 class ${Class}Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -114,7 +169,7 @@ def build(options: ${Class}Options):
 def register_components(register):
     register(Component("constraint", "$name", build, ${Class}Options, "$summary"))
 ''',
-        "code": '''\
+    "code": '''\
 """The `$name` constraint."""
 
 import torch
@@ -139,7 +194,10 @@ class $Class:
                 if name.endswith("weight"):
                     parameter.mul_((self.max_norm / parameter.norm()).clamp(max=1))
 ''',
-    },
+}
+
+KINDS: dict[str, dict[str, str]] = {
+    "constraint": PENALTY,
     "objective": {
         "heavy": "objective",
         "summary": "Hinge loss: the critic pushes real scores above 1 and fake ones below -1.",
@@ -308,9 +366,23 @@ class $Class:
 }
 
 
-def new_plugin(name: str, kind: str, directory: str | Path = ".") -> Path:
-    """Write the package `wgan-kit-<name>` of a `kind` plugin into `directory`; its path."""
+# Kinds with a choice of template; the first is the default, the one KINDS holds.
+TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
+    "constraint": {"penalty": PENALTY, "projection": PROJECTION},
+}
+
+
+def new_plugin(name: str, kind: str, directory: str | Path = ".", template: str | None = None
+               ) -> Path:
+    """Write the package `wgan-kit-<name>` of a `kind` plugin into `directory`, from `template`
+    where the kind offers several (TEMPLATES); its path."""
     problems = []
+    choices = TEMPLATES.get(kind, {})
+    if template is not None and kind in KINDS and template not in choices:
+        problems.append(f"--template {template!r}: " + (
+            f"choose one of {', '.join(choices)}" if choices
+            else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} has one template; drop "
+                 "--template"))
     if not NAME.fullmatch(name):
         problems.append(f"NAME {name!r}: use lowercase letters, digits and single hyphens, "
                         "starting with a letter (e.g. hinge, my-loss)")
@@ -321,7 +393,7 @@ def new_plugin(name: str, kind: str, directory: str | Path = ".") -> Path:
         problems.append(f"{root}: already exists; choose another NAME or --dir")
     if problems:
         raise WganKitError(problems)
-    template = KINDS[kind]
+    template = choices[template] if template in choices else KINDS[kind]
     module = f"wgan_kit_{name.replace('-', '_')}"
     values = {"name": name, "module": module, "heavy": template["heavy"],
               "summary": template["summary"],

@@ -191,6 +191,12 @@ class PenaltyPass(nn.Module):
             scores = self.critic(x).float()
         return GradientScaling.apply(scores, factor)
 
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """D(x) as a value, without the gradient scaling: for penalty terms built from scores
+        themselves, such as CT-GAN's consistency term, which the scaler scales once already."""
+        with self.autocast():
+            return self.critic(x).float()
+
 
 class GradientScaling(torch.autograd.Function):
     """The identity, multiplying the gradient that flows back through it by `factor`; twice

@@ -179,6 +179,9 @@ def _check_protocols(parts: Parts) -> None:
                             f"{PROTOCOLS[section].__name__} protocol (see wgan_kit.core.protocols)")
         elif section in ("gen", "critic") and not isinstance(value, nn.Module):
             problems.append(f"{section}: {type(value).__name__} must be a torch.nn.Module")
+    every = getattr(parts.constraint, "penalty_every", 1)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        problems.append(f"constraint: penalty_every must be a positive int, got {every!r}")
     if problems:
         raise WganKitError(problems)
 
