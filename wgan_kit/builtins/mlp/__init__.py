@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wgan_kit import Component, hookimpl
 
-from ..option_types import CriticNorm, Nonlinearity
+from ..option_types import CriticNorm, LinearInit, Nonlinearity
 from ..sample_shapes import require_kind
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ class GeneratorOptions(BaseModel):
                               description="Number of hidden layers; default 3 for points (toy "
                                           "code), 4 otherwise (Figure 2's MLP generator).")
     nonlinearity: Nonlinearity = Field("relu", description="Nonlinearity after each hidden layer.")
+    init: LinearInit = Field(
+        "he", description="Weights: he (He-uniform hidden, Glorot output: the released "
+                          "TensorFlow code), normal (N(0, 0.02): its PyTorch port, DCGAN) or "
+                          "torch (nn.Linear's default).")
 
 
 class CriticOptions(BaseModel):
@@ -48,6 +52,10 @@ class CriticOptions(BaseModel):
     norm: CriticNorm = Field(
         "none", description="Normalization after each hidden linear layer; batch norm is refused "
                             "under a gradient penalty (WGAN-GP Section 4).")
+    init: LinearInit = Field(
+        "he", description="Weights: he (He-uniform hidden, Glorot output: the released "
+                          "TensorFlow code), normal (N(0, 0.02): its PyTorch port, DCGAN) or "
+                          "torch (nn.Linear's default).")
 
 
 def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
@@ -57,14 +65,16 @@ def build_generator(options: GeneratorOptions, spec: SampleSpec) -> nn.Module:
     points = spec.kind == "points"
     latent_dim = options.latent_dim or (2 if points else 128)
     depth = options.depth if options.depth is not None else (3 if points else 4)
-    return MLPGenerator(latent_dim, spec, options.hidden, depth, options.nonlinearity)
+    return MLPGenerator(latent_dim, spec, options.hidden, depth, options.nonlinearity,
+                        options.init)
 
 
 def build_critic(options: CriticOptions, spec: SampleSpec) -> nn.Module:
     from .nets import MLPCritic
 
     require_kind(spec, net="mlp", section="critic", kinds=KINDS)
-    return MLPCritic(spec, options.hidden, options.depth, options.nonlinearity, options.norm)
+    return MLPCritic(spec, options.hidden, options.depth, options.nonlinearity, options.norm,
+                     options.init)
 
 
 @hookimpl
