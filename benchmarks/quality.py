@@ -10,8 +10,8 @@ Each case trains one composition for N generator steps on several seeds, three w
   initialisation, data and loop (see `reference_toy.py` for the few patches it needs here).
 
 Every `--every` steps each generator is scored as `wgan-kit eval` scores a run (the same latent
-points and held-out real points): exact W1 and modes captured for the toy sets; classifier FID and
-classes covered for digit images. The tables give each seed, the median and range, and the steps
+points and held-out real points): exact W1 and modes captured. Only the toy sets have cases so far;
+digits / MNIST (classifier FID, classes covered) are still to come. The tables give each seed, the median and range, and the steps
 (and seconds of training, without the scoring) at which a run first met the case's threshold.
 
     python benchmarks/quality.py --case 8gaussians-released --reference ~/src/wgan-gp
