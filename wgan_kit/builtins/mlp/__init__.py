@@ -63,10 +63,10 @@ class CriticOptions(BaseModel):
 
 
 def _init(init: LinearInit | None, spec: SampleSpec) -> LinearInit:
-    """On the toy sets N(0, 0.02) trains faster per step than He-uniform (benchmarks/quality.py:
-    8 Gaussians, seed 0: W1 0.41 against 0.56 after 500 steps, 0.23 against 0.32 after 1,000), as the
-    PyTorch port of the released code does: small weights move further, relative to their size,
-    under Adam's steps of about α each. Other kinds keep the TF code's He-uniform (not measured)."""
+    """On the toy sets N(0, 0.02) trains faster per step than He-uniform (benchmarks/quality.py,
+    8 Gaussians, seed 0: W1 0.41 against 0.56 after 500 steps, 0.23 against 0.32 after 1,000),
+    as in the released code's PyTorch port; likely because Adam moves each weight by about α per
+    step, far more relative to a small weight. Other kinds keep He-uniform (not measured)."""
     if init is not None:
         return init
     return "normal" if spec.kind == "points" else "he"
