@@ -52,8 +52,10 @@ def fixed_generator(real: torch.Tensor, noise: torch.Generator | None = None) ->
 
 def train_critic(data: str, constraint: str) -> wgan_kit.Trainer:
     """A composed trainer whose critic has been trained alone, against the fixed generator."""
+    # He-uniform, as the released TF gan_toy.py that drew Figure 1 (the mlp's points default is
+    # its PyTorch port's N(0, 0.02)).
     trainer = wgan_kit.compose(data=data, critic="mlp", constraint=constraint, seed=args.seed,
-                               device="cpu", options={"critic.hidden": HIDDEN})
+                               device="cpu", options={"critic.hidden": HIDDEN, "critic.init": "he"})
     critic, parts, optimizer = trainer.critic, trainer.parts, trainer.critic_optimizer
     real_batches = parts.data.batches(trainer.run.batch_size, seed=args.seed,
                                       device=trainer.device)

@@ -398,3 +398,20 @@ def test_a_dcgan_option_that_cannot_change_the_net_for_these_images_says_so(regi
         build(registry, "critic", "dcgan", grey_8, {"norm": "none", "extra_layers": 1})
         build(registry, "critic", "dcgan", GREY_28, {"norm": "none"})
         build(registry, "generator", "dcgan", GREY_28, {"constant_filters": True})
+
+
+@pytest.mark.parametrize("init", ["he", "normal", "torch"])
+def test_mlp_init_is_the_released_codes_its_ports_or_torchs(registry, init):
+    """he: He-uniform hidden layers, Glorot output, zero biases (the released TF gan_toy.py);
+    normal: N(0, 0.02) weights, zero biases (caogang/wgan-gp's weights_init); torch: nn.Linear's."""
+    critic = build(registry, "critic", "mlp", POINTS, {"init": init})
+    linears = [m for m in critic.modules() if isinstance(m, torch.nn.Linear)]
+    hidden, output = linears[1], linears[-1]  # 512 -> 512, 512 -> 1
+    bound = {"he": math.sqrt(6 / 512), "normal": None, "torch": 1 / math.sqrt(512)}[init]
+    if init == "normal":
+        assert abs(hidden.weight.std().item() - 0.02) < 0.001
+    else:
+        assert hidden.weight.abs().max() <= bound and hidden.weight.abs().max() > 0.95 * bound
+    assert (output.bias.abs().sum() == 0) == (init != "torch")
+    if init == "he":
+        assert output.weight.abs().max() <= math.sqrt(6 / 513)  # Glorot-uniform, fan 512 + 1

@@ -7,3 +7,5 @@ Nonlinearity = Literal["relu", "leaky_relu", "tanh", "softplus"]
 NonlinearityOrGate = Literal[Nonlinearity, "gated"]
 GeneratorNorm = Literal["batch", "none"]
 CriticNorm = Literal["none", "layer", "batch"]
+# Initialisation of linear layers: the released TF code's, its PyTorch port's, or torch's.
+LinearInit = Literal["he", "normal", "torch"]
