@@ -12,7 +12,9 @@ from .scores import (
     exact_w1,
     feature_extractor,
     image_scores,
+    mode_coverage,
 )
 
 __all__ = ["NGRAM_ORDERS", "Evaluation", "FeatureExtractor", "Score", "as_channels_first",
-           "cache_dir", "evaluate", "exact_w1", "feature_extractor", "image_scores"]
+           "cache_dir", "evaluate", "exact_w1", "feature_extractor", "image_scores",
+           "mode_coverage"]
