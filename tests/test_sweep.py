@@ -1,6 +1,7 @@
-"""Sweeps (wgan_kit.experiments): every trial an ordinary run folder, searched and recorded by
-Optuna in an SQLite file; killed sweeps continue, workers share one storage, hopeless trials are
-pruned, bad sweep files are refused whole. Trials are a few steps of tiny nets."""
+"""Sweeps (wgan_kit.experiments and `wgan-kit sweep`): every trial an ordinary run folder, run
+through the launch path, searched and recorded by Optuna in an SQLite file; killed sweeps
+continue, workers share one storage, hopeless trials are pruned, bad sweep files are refused
+whole. Trials are a few steps of tiny nets."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 pytest.importorskip("optuna")
 
@@ -27,8 +29,9 @@ from wgan_kit.experiments import (  # noqa: E402
     rows,
     run_sweep,
     sweep_status,
-    write_sweep_report,
 )
+from wgan_kit.cli import app  # noqa: E402
+from wgan_kit.core.metrics import LOGGED_METRICS  # noqa: E402
 from wgan_kit.experiments import study as studies  # noqa: E402
 
 TINY_RUN = {"run": {"steps": 4, "batch_size": 16, "log_every": 2, "checkpoint_every": 2,
@@ -66,28 +69,75 @@ def write_toml(path: Path, tables: dict[str, Any]) -> Path:
     return path
 
 
+def sweep_cli(*args: str) -> Any:
+    """`wgan-kit ARGS` through Typer's runner, in this process."""
+    return CliRunner().invoke(app, list(args))
+
+
 def test_a_four_trial_grid_gives_four_run_folders_the_table_the_best_and_the_report(tmp_path):
-    spec = check_sweep(tiny_sweep())
-    run_sweep(spec, tmp_path / "sweep")
-    table, _ = sweep_status(tmp_path / "sweep")
+    sweep_file, out = write_toml(tmp_path / "tiny_sweep.toml", tiny_sweep()), tmp_path / "sweep"
+    ran = sweep_cli("sweep", str(sweep_file), "--out", str(out), "--threads", "1")
+    assert ran.exit_code == 0, ran.output
+    assert "trial-002 (constraint.weight=1.0, run.seed=0): eval.w1 " in ran.stderr
+    table, spec = sweep_status(out)
     assert [r.state for r in table] == ["complete"] * 4
     assert [r.settings for r in table] == [
         {"constraint.weight": w, "run.seed": s} for w in (0.1, 1.0) for s in (0, 1)]
-    for row in table:  # ordinary run folders: resume (and so eval, sample, report) work on them
-        assert wgan_kit.resume(tmp_path / "sweep" / row.folder).step == 4
+    for row in table:  # ordinary run folders, through the launch path: resume (and so eval,
+        folder = out / row.folder  # sample, report) work on them; each has its preflight
+        assert wgan_kit.resume(folder).step == 4 and (folder / "preflight.json").is_file()
     top = best(table, spec)
     assert top is not None and top.value == min(r.value for r in table)
     assert top.eval["w1"] == top.value and "modes_captured" in top.eval
-    with open(tmp_path / "sweep" / "trials.csv", newline="") as file:
+    assert f"best: {top.folder} (constraint.weight=" in ran.stdout
+    assert "over seeds 0, 1" in ran.stdout and "eval.w1 mean ± std" in ran.stdout
+    with open(out / "trials.csv", newline="") as file:
         written = list(csv.DictReader(file))
     assert [row["folder"] for row in written] == [f"trial-{i:03d}" for i in range(4)]
     assert float(written[0]["eval.w1"]) == table[0].value
-    summary = json.loads((tmp_path / "sweep" / "trials.json").read_text())
+
+    status = sweep_cli("sweep", "status", str(out), "--json")
+    assert status.exit_code == 0, status.output
+    summary = json.loads(status.stdout)
+    assert summary == json.loads((out / "trials.json").read_text())
     assert summary["best"]["folder"] == top.folder
+    assert [t["state"] for t in summary["trials"]] == ["complete"] * 4
     assert {s["n"] for s in summary["spread_over_seeds"]} == {2}  # two λ, each over two seeds
-    page = write_sweep_report(table, spec, tmp_path / "sweep", tmp_path / "sweep.html").read_text()
+
+    reported = sweep_cli("report", str(out))
+    assert reported.exit_code == 0, reported.output
+    page = (out / "report.html").read_text()
     assert "eval.w1 against constraint.weight" in page and "eval.w1 against run.seed" in page
     assert f"{top.folder} (best)" in page and f"{top.folder}: latest samples" in page
+
+
+def test_a_bad_sweep_file_on_the_command_line_is_refused_with_exit_2_and_no_folder(tmp_path):
+    tables = tiny_sweep(metric="eval.w2", settings={"constraint.wieght": [0.1, 1.0]})
+    sweep_file, out = write_toml(tmp_path / "bad_sweep.toml", tables), tmp_path / "sweep"
+    refused = sweep_cli("sweep", str(sweep_file), "--out", str(out))
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines() == [
+        "error: sweep.settings.constraint.wieght = 0.1: constraint.wieght: gp has no such "
+        "option; its options are: weight",
+        "error: sweep.metric: 'eval.w2' is no eval score for points data; known: eval.w1, "
+        "eval.w1_real_baseline, eval.modes_captured, eval.high_quality_share",
+    ]
+    assert not out.exists()
+    joined = sweep_cli("sweep", "--join", f"sqlite:///{tmp_path}/none.db", "--out", str(out),
+                       "--jobs", "2")
+    assert joined.exit_code == 2 and joined.stderr.splitlines() == [
+        "error: --jobs: not with --join (the sweep joined has its own)"]
+    assert not out.exists() and not (tmp_path / "none.db").exists()
+
+
+def test_the_metrics_a_sweep_may_name_are_those_runs_log(tiny_trainer):
+    logged = set(tiny_trainer(steps=2, heldout_every=1).train())  # a penalty, held-out losses
+    conditional = wgan_kit.compose(data="digits", gen="dcgan", critic="dcgan", steps=1,
+                                   batch_size=16, heldout_every=0, conditional=True,
+                                   options={"gen.filters": 8, "critic.filters": 8,
+                                            "gen.latent_dim": 8})
+    logged |= set(conditional.train())  # AC-GAN's class losses
+    assert logged - {"step"} == set(LOGGED_METRICS)
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
