@@ -177,6 +177,33 @@ def test_a_killed_sweep_restarted_finishes_every_trial_once(tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 60  # resumed, each step logged once
 
 
+def test_ctrl_c_stops_the_current_trial_with_a_checkpoint_and_says_how_to_continue(tmp_path):
+    tables = tiny_sweep(seeds=[], settings={"run.steps": [3, 150]})
+    tables["run"]["checkpoint_every"] = 3
+    sweep_file, out = write_toml(tmp_path / "stop_sweep.toml", tables), tmp_path / "sweep"
+    command = [sys.executable, "-m", "wgan_kit", "sweep", str(sweep_file), "--out", str(out)]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    started = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    checkpoints = out / "trial-001" / "checkpoints"
+    while started.poll() is None and not any(checkpoints.glob("*.safetensors")):
+        time.sleep(0.02)
+    started.send_signal(signal.SIGINT)
+    _, stderr = started.communicate(timeout=300)
+    assert started.returncode == 130, stderr
+    assert stderr.splitlines()[-1] == (f"sweep stopped by SIGINT; continue with: wgan-kit sweep "
+                                       f"{sweep_file} --out {out}")
+    assert [r.state for r in sweep_status(out)[0]] == ["complete", "waiting"]
+    stopped_at = max(int(p.stem.removeprefix("step-")) for p in checkpoints.iterdir())
+    assert 3 <= stopped_at < 150
+
+    again = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert [r.state for r in sweep_status(out)[0]] == ["complete", "complete"]
+    steps = [json.loads(line)["step"] for line in
+             (out / "trial-001" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 150  # resumed, each step logged once
+
+
 def test_two_workers_on_one_sqlite_file_run_no_trial_twice(tmp_path):
     spec = check_sweep(tiny_sweep(seeds=[0, 1, 2]))
     out = tmp_path / "sweep"
