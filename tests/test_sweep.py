@@ -206,18 +206,24 @@ def test_ctrl_c_stops_the_current_trial_with_a_checkpoint_and_says_how_to_contin
 
 def test_two_workers_on_one_sqlite_file_run_no_trial_twice(tmp_path):
     spec = check_sweep(tiny_sweep(seeds=[0, 1, 2]))
-    out = tmp_path / "sweep"
+    out, elsewhere = tmp_path / "sweep", tmp_path / "other-machine"
     url = studies.create(spec, out)
     code = "import sys; from wgan_kit.experiments import join_sweep; join_sweep(sys.argv[1], " \
            "sys.argv[2])"
-    workers = [subprocess.Popen([sys.executable, "-c", code, url, str(out)],
-                                env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(2)]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    workers = [subprocess.Popen([sys.executable, "-c", code, url, str(out)], env=environment),
+               subprocess.Popen([sys.executable, "-m", "wgan_kit", "sweep", "--join", url, "--out",
+                                 str(elsewhere), "--quiet"], env=environment,
+                                stdout=subprocess.DEVNULL)]  # as a second machine would
     assert [w.wait(timeout=600) for w in workers] == [0, 0]
     current, _ = studies.status(out)
     ran = [t for t in current.trials if not t.user_attrs.get("unused")]
     assert len(ran) == 6 and {t.state.name for t in ran} == {"COMPLETE"}
     assert len({json.dumps(t.params, sort_keys=True) for t in ran}) == 6  # none twice
     assert len({t.user_attrs["worker"] for t in ran}) <= 2
+    folders = {t.user_attrs["folder"] for t in ran}  # each trial's folder on its worker's disk
+    assert {p.name for p in (*out.glob("trial-*"), *elsewhere.glob("trial-*"))} == folders
+    assert [r.state for r in sweep_status(elsewhere)[0]] == ["complete"] * 6  # status there too
 
 
 def test_the_median_pruner_stops_the_trial_whose_intermediate_metric_is_worst(tmp_path):

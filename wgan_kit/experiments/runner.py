@@ -153,7 +153,7 @@ def work(url: str, out: Path, *, name: str | None = None, worker: int = 0,
     study, spec = studies.load(url, name, worker=worker)
     torch.set_num_threads(threads or spec.sweep.threads or
                           max(1, (os.cpu_count() or 1) // spec.sweep.jobs))
-    out.mkdir(parents=True, exist_ok=True)
+    studies.record(out, url, spec)  # a joining worker's folder, too, knows its sweep
     done = 0
     while True:
         studies.requeue_abandoned(study)

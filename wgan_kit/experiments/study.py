@@ -84,16 +84,9 @@ def create(spec: SweepSpec, out: Path) -> str:
     optuna = require_optuna()
 
     out = out.expanduser()
-    marker = out / SPEC_FILE
-    if marker.exists():
-        earlier = json.loads(marker.read_text(encoding="utf-8"))
-        if earlier["spec"] != spec.model_dump(mode="json"):
-            name = earlier["spec"]["sweep"]["name"]
-            raise WganKitError(f"--out {out}: holds another sweep ({name}); continue it with its "
-                               "own sweep file, or choose a new --out")
+    earlier = recorded(out, spec)
+    if earlier is not None:
         return earlier["storage"]
-    if out.exists() and any(out.iterdir()):
-        raise WganKitError(f"--out {out}: exists and is not a sweep folder; choose a new one")
     url = spec.sweep.storage or default_storage(out)
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -104,9 +97,38 @@ def create(spec: SweepSpec, out: Path) -> str:
         if spec.sweep.sampler == "grid":
             for settings in spec.grid():
                 study.enqueue_trial(settings, user_attrs={"planned": True})
-    marker.write_text(json.dumps({"storage": url, "spec": spec.model_dump(mode="json")},
-                                 indent=2) + "\n", encoding="utf-8")
+    _write_record(out, url, spec)
     return url
+
+
+def recorded(out: Path, spec: SweepSpec) -> dict[str, Any] | None:
+    """What `out/sweep.json` says of the sweep `spec` in `out` (None: a new folder); a folder of
+    another sweep, or of anything else, is refused."""
+    marker = out / SPEC_FILE
+    if marker.exists():
+        earlier = json.loads(marker.read_text(encoding="utf-8"))
+        if earlier["spec"] != spec.model_dump(mode="json"):
+            name = earlier["spec"]["sweep"]["name"]
+            raise WganKitError(f"--out {out}: holds another sweep ({name}); continue it with its "
+                               "own sweep file, or choose a new --out")
+        return earlier
+    if out.exists() and any(out.iterdir()):
+        raise WganKitError(f"--out {out}: exists and is not a sweep folder; choose a new one")
+    return None
+
+
+def record(out: Path, url: str, spec: SweepSpec) -> None:
+    """Write `out/sweep.json` (the storage and the sweep file) unless it is there: what `wgan-kit
+    sweep status` and `report` read, on the machine that started the sweep and on those that
+    joined it."""
+    if recorded(out, spec) is None:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_record(out, url, spec)
+
+
+def _write_record(out: Path, url: str, spec: SweepSpec) -> None:
+    (out / SPEC_FILE).write_text(json.dumps({"storage": url, "spec": spec.model_dump(mode="json")},
+                                            indent=2) + "\n", encoding="utf-8")
 
 
 def load(url: str, name: str | None = None, *, worker: int = 0
