@@ -53,14 +53,15 @@ app.add_typer(sweep_app, name="sweep")
 `wgan-kit sweep examples/toy_lambda_sweep.toml --out runs/lambda`  —  again, after Ctrl-C: the
 finished trials are kept and the stopped one resumes from its checkpoint
 
-`wgan-kit sweep --join sqlite:////shared/lambda.db --out runs/lambda`  —  one more worker
+`wgan-kit sweep --join sqlite:///runs/lambda/sweep.db --out runs/lambda`  —  one more worker
+on this machine (on others: a database server, `--storage postgresql://...`)
 """)
 def start(
     out: Annotated[Path, typer.Option(help="The sweep folder: trial-NNN run folders, sweep.db, "
                                            "trials.csv and trials.json.")],
     spec: Annotated[Optional[Path], typer.Argument(
         metavar="SPEC.toml", help="The sweep file: [sweep] (metric, direction, sampler, seeds, "
-                                    "settings to vary) and the run tables of a config.")] = None,
+                                  "settings to vary) and the run tables of a config.")] = None,
     join: Annotated[Optional[str], typer.Option(
         help="Work on the sweep stored at this database URL, started on another machine.")
     ] = None,
@@ -98,8 +99,8 @@ def start(
         _show(*sweep_status(out))
     except WganKitError as exc:
         raise fail(exc.problems) from None
-    except KeyboardInterrupt:  # a second Ctrl-C: the trial stopped at once, its last checkpoint
-        print(f"stopped; continue with: {hint}", file=sys.stderr)  # kept
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last checkpoint kept
+        print(f"stopped; continue with: {hint}", file=sys.stderr)
         raise typer.Exit(130) from None
     if not ended.finished:
         print(f"sweep stopped by {ended.stopped_by.name}; continue with: {hint}", file=sys.stderr)
