@@ -33,7 +33,15 @@ import wgan_kit
 from wgan_kit import WganKitError, hookimpl
 
 from . import study as studies
-from .internals import Launch, RunFolder, dotted_layer, evaluate, launch, resolve_settings
+from .internals import (
+    Launch,
+    RunFolder,
+    dotted_layer,
+    evaluate,
+    launch,
+    read_metrics,
+    resolve_settings,
+)
 from .spec import EVAL_PREFIX, SweepSpec, storage_problems
 
 if TYPE_CHECKING:
@@ -119,6 +127,8 @@ def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path, *, continue_with:
         del os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE]
     if not logged.finished:
         raise TrialStopped(logged.stopped_by)
+    if not logged and read_metrics(RunFolder(folder)):  # resumed at its last step: trained
+        logged = read_metrics(RunFolder(folder))[-1]  # nothing, so its last line is the end's
     metric = spec.sweep.metric
     if not metric.startswith(EVAL_PREFIX):
         if metric not in logged:
