@@ -1,6 +1,7 @@
-"""Sweeps (wgan_kit.experiments): every trial an ordinary run folder, searched and recorded by
-Optuna in an SQLite file; killed sweeps continue, workers share one storage, hopeless trials are
-pruned, bad sweep files are refused whole. Trials are a few steps of tiny nets."""
+"""Sweeps (wgan_kit.experiments and `wgan-kit sweep`): every trial an ordinary run folder, run
+through the launch path, searched and recorded by Optuna in an SQLite file; killed sweeps
+continue, workers share one storage, hopeless trials are pruned, bad sweep files are refused
+whole. Trials are a few steps of tiny nets."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 pytest.importorskip("optuna")
 
@@ -27,8 +29,9 @@ from wgan_kit.experiments import (  # noqa: E402
     rows,
     run_sweep,
     sweep_status,
-    write_sweep_report,
 )
+from wgan_kit.cli import app  # noqa: E402
+from wgan_kit.core.metrics import LOGGED_METRICS  # noqa: E402
 from wgan_kit.experiments import study as studies  # noqa: E402
 
 TINY_RUN = {"run": {"steps": 4, "batch_size": 16, "log_every": 2, "checkpoint_every": 2,
@@ -66,28 +69,75 @@ def write_toml(path: Path, tables: dict[str, Any]) -> Path:
     return path
 
 
+def sweep_cli(*args: str) -> Any:
+    """`wgan-kit ARGS` through Typer's runner, in this process."""
+    return CliRunner().invoke(app, list(args))
+
+
 def test_a_four_trial_grid_gives_four_run_folders_the_table_the_best_and_the_report(tmp_path):
-    spec = check_sweep(tiny_sweep())
-    run_sweep(spec, tmp_path / "sweep")
-    table, _ = sweep_status(tmp_path / "sweep")
+    sweep_file, out = write_toml(tmp_path / "tiny_sweep.toml", tiny_sweep()), tmp_path / "sweep"
+    ran = sweep_cli("sweep", str(sweep_file), "--out", str(out), "--threads", "1")
+    assert ran.exit_code == 0, ran.output
+    assert "trial-002 (constraint.weight=1.0, run.seed=0): eval.w1 " in ran.stderr
+    table, spec = sweep_status(out)
     assert [r.state for r in table] == ["complete"] * 4
     assert [r.settings for r in table] == [
         {"constraint.weight": w, "run.seed": s} for w in (0.1, 1.0) for s in (0, 1)]
-    for row in table:  # ordinary run folders: resume (and so eval, sample, report) work on them
-        assert wgan_kit.resume(tmp_path / "sweep" / row.folder).step == 4
+    for row in table:  # ordinary run folders, through the launch path: resume (and so eval,
+        folder = out / row.folder  # sample, report) work on them; each has its preflight
+        assert wgan_kit.resume(folder).step == 4 and (folder / "preflight.json").is_file()
     top = best(table, spec)
     assert top is not None and top.value == min(r.value for r in table)
     assert top.eval["w1"] == top.value and "modes_captured" in top.eval
-    with open(tmp_path / "sweep" / "trials.csv", newline="") as file:
+    assert f"best: {top.folder} (constraint.weight=" in ran.stdout
+    assert "over seeds 0, 1" in ran.stdout and "eval.w1 mean ± std" in ran.stdout
+    with open(out / "trials.csv", newline="") as file:
         written = list(csv.DictReader(file))
     assert [row["folder"] for row in written] == [f"trial-{i:03d}" for i in range(4)]
     assert float(written[0]["eval.w1"]) == table[0].value
-    summary = json.loads((tmp_path / "sweep" / "trials.json").read_text())
+
+    status = sweep_cli("sweep", "status", str(out), "--json")
+    assert status.exit_code == 0, status.output
+    summary = json.loads(status.stdout)
+    assert summary == json.loads((out / "trials.json").read_text())
     assert summary["best"]["folder"] == top.folder
+    assert [t["state"] for t in summary["trials"]] == ["complete"] * 4
     assert {s["n"] for s in summary["spread_over_seeds"]} == {2}  # two λ, each over two seeds
-    page = write_sweep_report(table, spec, tmp_path / "sweep", tmp_path / "sweep.html").read_text()
+
+    reported = sweep_cli("report", str(out))
+    assert reported.exit_code == 0, reported.output
+    page = (out / "report.html").read_text()
     assert "eval.w1 against constraint.weight" in page and "eval.w1 against run.seed" in page
     assert f"{top.folder} (best)" in page and f"{top.folder}: latest samples" in page
+
+
+def test_a_bad_sweep_file_on_the_command_line_is_refused_with_exit_2_and_no_folder(tmp_path):
+    tables = tiny_sweep(metric="eval.w2", settings={"constraint.wieght": [0.1, 1.0]})
+    sweep_file, out = write_toml(tmp_path / "bad_sweep.toml", tables), tmp_path / "sweep"
+    refused = sweep_cli("sweep", str(sweep_file), "--out", str(out))
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines() == [
+        "error: sweep.settings.constraint.wieght = 0.1: constraint.wieght: gp has no such "
+        "option; its options are: weight",
+        "error: sweep.metric: 'eval.w2' is no eval score for points data; known: eval.w1, "
+        "eval.w1_real_baseline, eval.modes_captured, eval.high_quality_share",
+    ]
+    assert not out.exists()
+    joined = sweep_cli("sweep", "--join", f"sqlite:///{tmp_path}/none.db", "--out", str(out),
+                       "--jobs", "2")
+    assert joined.exit_code == 2 and joined.stderr.splitlines() == [
+        "error: --jobs: not with --join (the sweep joined has its own)"]
+    assert not out.exists() and not (tmp_path / "none.db").exists()
+
+
+def test_the_metrics_a_sweep_may_name_are_those_runs_log(tiny_trainer):
+    logged = set(tiny_trainer(steps=2, heldout_every=1).train())  # a penalty, held-out losses
+    conditional = wgan_kit.compose(data="digits", gen="dcgan", critic="dcgan", steps=1,
+                                   batch_size=16, heldout_every=0, conditional=True,
+                                   options={"gen.filters": 8, "critic.filters": 8,
+                                            "gen.latent_dim": 8})
+    logged |= set(conditional.train())  # AC-GAN's class losses
+    assert logged - {"step"} == set(LOGGED_METRICS)
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
@@ -127,20 +177,53 @@ def test_a_killed_sweep_restarted_finishes_every_trial_once(tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 60  # resumed, each step logged once
 
 
+def test_ctrl_c_stops_the_current_trial_with_a_checkpoint_and_says_how_to_continue(tmp_path):
+    tables = tiny_sweep(seeds=[], settings={"run.steps": [3, 150]})
+    tables["run"]["checkpoint_every"] = 3
+    sweep_file, out = write_toml(tmp_path / "stop_sweep.toml", tables), tmp_path / "sweep"
+    command = [sys.executable, "-m", "wgan_kit", "sweep", str(sweep_file), "--out", str(out)]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    started = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    checkpoints = out / "trial-001" / "checkpoints"
+    while started.poll() is None and not any(checkpoints.glob("*.safetensors")):
+        time.sleep(0.02)
+    started.send_signal(signal.SIGINT)
+    _, stderr = started.communicate(timeout=300)
+    assert started.returncode == 130, stderr
+    assert stderr.splitlines()[-1] == (f"sweep stopped by SIGINT; continue with: wgan-kit sweep "
+                                       f"{sweep_file} --out {out}")
+    assert [r.state for r in sweep_status(out)[0]] == ["complete", "waiting"]
+    stopped_at = max(int(p.stem.removeprefix("step-")) for p in checkpoints.iterdir())
+    assert 3 <= stopped_at < 150
+
+    again = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert [r.state for r in sweep_status(out)[0]] == ["complete", "complete"]
+    steps = [json.loads(line)["step"] for line in
+             (out / "trial-001" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 150  # resumed, each step logged once
+
+
 def test_two_workers_on_one_sqlite_file_run_no_trial_twice(tmp_path):
     spec = check_sweep(tiny_sweep(seeds=[0, 1, 2]))
-    out = tmp_path / "sweep"
+    out, elsewhere = tmp_path / "sweep", tmp_path / "other-machine"
     url = studies.create(spec, out)
     code = "import sys; from wgan_kit.experiments import join_sweep; join_sweep(sys.argv[1], " \
            "sys.argv[2])"
-    workers = [subprocess.Popen([sys.executable, "-c", code, url, str(out)],
-                                env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(2)]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    workers = [subprocess.Popen([sys.executable, "-c", code, url, str(out)], env=environment),
+               subprocess.Popen([sys.executable, "-m", "wgan_kit", "sweep", "--join", url, "--out",
+                                 str(elsewhere), "--quiet"], env=environment,
+                                stdout=subprocess.DEVNULL)]  # as a second machine would
     assert [w.wait(timeout=600) for w in workers] == [0, 0]
     current, _ = studies.status(out)
     ran = [t for t in current.trials if not t.user_attrs.get("unused")]
     assert len(ran) == 6 and {t.state.name for t in ran} == {"COMPLETE"}
     assert len({json.dumps(t.params, sort_keys=True) for t in ran}) == 6  # none twice
     assert len({t.user_attrs["worker"] for t in ran}) <= 2
+    folders = {t.user_attrs["folder"] for t in ran}  # each trial's folder on its worker's disk
+    assert {p.name for p in (*out.glob("trial-*"), *elsewhere.glob("trial-*"))} == folders
+    assert [r.state for r in sweep_status(elsewhere)[0]] == ["complete"] * 6  # status there too
 
 
 def test_the_median_pruner_stops_the_trial_whose_intermediate_metric_is_worst(tmp_path):

@@ -5,7 +5,7 @@ import sys
 import warnings
 
 # Each module registers its commands; imported in the order `wgan-kit --help` lists them.
-from . import training, results, inventory  # noqa: F401, I001
+from . import training, results, sweep, inventory  # noqa: F401, I001
 from .app import app, missing_module, show_warning
 
 

@@ -130,22 +130,34 @@ def eval_(
 
 @app.command(epilog="**Examples**\n\n`wgan-kit report runs/X --out report.html`\n\n"
                      "`wgan-kit report runs/gp runs/clip --out compare.html --eval`  —  "
-                     "curves overlaid, scores side by side")
+                     "curves overlaid, scores side by side\n\n"
+                     "`wgan-kit report runs/lambda`  —  a sweep's page, runs/lambda/report.html")
 def report(
-    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders.")],
-    out: Annotated[Path, typer.Option(help="The HTML page to write.")],
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...",
+                                                   help="Run folders, or one sweep folder.")],
+    out: Annotated[Optional[Path], typer.Option(
+        help="The HTML page to write [default for a sweep: DIR/report.html].")] = None,
     eval_: Annotated[bool, typer.Option("--eval", help="Add `wgan-kit eval`'s scores.")] = False,
     n: Annotated[int, typer.Option(min=2, max=1_000_000,
                                    help="Samples for --eval's scores.")] = 1000,
     threads: Threads = None,
 ) -> None:
     """One self-contained HTML page about one or more runs: config, metrics, overlaid curves,
-    latest samples, the critic's weight histogram and, for 2-D points, its value surface."""
+    latest samples, the critic's weight histogram and, for 2-D points, its value surface. For a
+    sweep's folder: the metric against each varied setting, the trials, the best trials' curves
+    and samples."""
     set_threads(threads)
     try:
         from ..evaluation.report import write_report
+        from ..experiments import is_sweep_folder, sweep_status, write_sweep_report
 
-        write_report(run_dirs, out, evaluate_n=n if eval_ else None)
+        if len(run_dirs) == 1 and is_sweep_folder(run_dirs[0]):
+            out = write_sweep_report(*sweep_status(run_dirs[0]), run_dirs[0],
+                                     out or run_dirs[0] / "report.html")
+        elif out is None:
+            raise WganKitError("--out: name the page to write, e.g. --out report.html")
+        else:
+            write_report(run_dirs, out, evaluate_n=n if eval_ else None)
     except WganKitError as exc:
         raise fail(exc.problems) from None
     print(f"wrote {out}", file=sys.stderr)

@@ -18,6 +18,17 @@ from ..errors import WganKitError
 if TYPE_CHECKING:
     from .protocols import Objective
 
+# Every name a run can write to metrics.jsonl besides "step": what Trainer._loop adds to its
+# RunningMeans, heldout_losses below, and the rates Trainer._after_step adds to each line. A sweep
+# checks its metric against this list; tests/test_engine.py checks the list against real runs.
+LOGGED_METRICS = (
+    "critic_loss", "wasserstein", "generator_loss",  # every run
+    "penalty", "grad_norm", "grad_norm_max", "lipschitz_violation",  # a penalty (WGAN-GP)
+    "critic_loss_train_batch", "critic_loss_heldout_batch",  # run.heldout_every > 0
+    "class_loss_real", "class_accuracy_real", "class_loss_fake", "class_accuracy_fake",  # AC-GAN
+    "lr_generator", "lr_critic", "gen_steps_per_s",  # every log line
+)
+
 
 class RunningMeans:
     """Means (and, through `add_max`, maxima) of logged quantities since the last log step. They

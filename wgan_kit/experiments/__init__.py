@@ -15,9 +15,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from .report import write_sweep_report
-from .runner import SWEEP_VARIABLE, TRIAL_VARIABLE, join_sweep, run_sweep
+from .runner import SWEEP_VARIABLE, TRIAL_VARIABLE, SweepRun, join_sweep, run_sweep
 from .spec import SweepSpec, check_sweep, load_sweep
-from .table import TrialRow, best, rich_table, rows, spread_over_seeds, write
+from .table import (
+    TrialRow,
+    best,
+    rich_summary,
+    rich_table,
+    rows,
+    spread_over_seeds,
+    summary,
+    write,
+)
+
+
+def is_sweep_folder(path: str | Path) -> bool:
+    """Whether `path` is a sweep's folder (`wgan-kit report` draws the sweep's page for it)."""
+    from .study import SPEC_FILE
+
+    return (Path(path).expanduser() / SPEC_FILE).is_file()
 
 
 def sweep_status(out: str | Path) -> tuple[list[TrialRow], SweepSpec]:
@@ -32,6 +48,7 @@ def sweep_status(out: str | Path) -> tuple[list[TrialRow], SweepSpec]:
     return table, spec
 
 
-__all__ = ["SWEEP_VARIABLE", "TRIAL_VARIABLE", "SweepSpec", "TrialRow", "best", "check_sweep",
-           "join_sweep", "load_sweep", "rich_table", "rows", "run_sweep", "spread_over_seeds",
-           "sweep_status", "write", "write_sweep_report"]
+__all__ = ["SWEEP_VARIABLE", "TRIAL_VARIABLE", "SweepRun", "SweepSpec", "TrialRow", "best",
+           "check_sweep", "is_sweep_folder", "join_sweep", "load_sweep", "rich_summary",
+           "rich_table", "rows", "run_sweep", "spread_over_seeds", "summary", "sweep_status",
+           "write", "write_sweep_report"]

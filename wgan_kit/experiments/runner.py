@@ -1,11 +1,14 @@
 """Running a sweep's trials: each an ordinary run folder under the sweep folder.
 
-A trial is `wgan_kit.compose(options=...)` then `trainer.train(out=DIR/trial-NNN)`, or
-`wgan_kit.resume(DIR/trial-NNN)` when an earlier attempt left a checkpoint there; so `wgan-kit
-eval`, `sample`, `report` and `--resume` work on every trial. The intermediate metric reaches
-Optuna's pruner through a `step_logged` hook in the trial's own registry: the hook sees each logged
-line as it is written, in the training thread, and stops a hopeless run through the documented
-path (an exception in a hook stops the run), with no watcher polling metrics.jsonl from outside.
+A trial goes through the launch path of `wgan-kit run` (wgan_kit/training/launch.py): its folder
+is checked and its preflight made before anything is written, Ctrl-C or SIGTERM stop it after the
+current step with a checkpoint, and a trial whose folder holds a checkpoint is resumed from it. So
+`wgan-kit eval`, `sample`, `report` and `--resume` work on every trial, and a stopped sweep
+continues where it stopped. The intermediate metric reaches Optuna's pruner through a
+`step_logged` hook in the trial's own registry: the hook sees each logged line as it is written,
+in the training thread, and stops a hopeless run by raising `optuna.TrialPruned` (an exception in
+a hook stops the run; the launch path's own stop is for signals, and would report the trial as
+stopped, to be continued), with no watcher polling metrics.jsonl from outside.
 
 Trackers (wgan-kit-mlflow, wgan-kit-wandb, ...) tag a trial's run with the sweep and trial
 through the environment: `WGAN_KIT_SWEEP` and `WGAN_KIT_TRIAL` are set while a trial runs. Each
@@ -14,18 +17,32 @@ worker process runs one trial at a time, so the variables are the trial's.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import wgan_kit
-from wgan_kit import hookimpl
+from wgan_kit import WganKitError, hookimpl
 
 from . import study as studies
-from .internals import RunFolder, evaluate
-from .spec import EVAL_PREFIX, SweepSpec
+from .internals import (
+    Launch,
+    RunFolder,
+    dotted_layer,
+    evaluate,
+    launch,
+    read_metrics,
+    resolve_settings,
+)
+from .spec import EVAL_PREFIX, SweepSpec, storage_problems
 
 if TYPE_CHECKING:
     import optuna
@@ -37,6 +54,29 @@ TRIAL_VARIABLE = "WGAN_KIT_TRIAL"
 
 class TrialFailed(Exception):
     """A trial ended without its metric (recorded as the trial's error)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepRun:
+    """How a call of `run_sweep` or `join_sweep` ended: `finished` (no trial left for this
+    machine), or `stopped_by` a signal, the current trials left with a checkpoint to resume from
+    when the sweep is run again; `url` is the sweep's storage."""
+
+    url: str
+    trials_run: int = 0
+    stopped_by: signal.Signals | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.stopped_by is None
+
+
+class TrialStopped(Exception):
+    """A signal stopped the trial after a checkpoint: the sweep stops, to continue later."""
+
+    def __init__(self, number: signal.Signals) -> None:
+        super().__init__(number.name)
+        self.signal = number
 
 
 def pruning_plugin(trial: optuna.Trial, spec: SweepSpec) -> ModuleType:
@@ -64,29 +104,37 @@ def pruning_plugin(trial: optuna.Trial, spec: SweepSpec) -> ModuleType:
     return plugin
 
 
-def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path) -> tuple[float, dict[str, float]]:
-    """Train (or resume) one trial; its metric and, for an eval metric, every eval score."""
+def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path, *, continue_with: str = ""
+              ) -> tuple[float, dict[str, float]]:
+    """Train (or resume) one trial through the launch path; its metric and, for an eval metric,
+    every eval score. `continue_with` is the hint printed when a signal stops it."""
     settings = studies.suggest(trial, spec)
     folder = out / studies.folder_name(trial)
     trial.set_user_attr("folder", folder.name)
     registry = wgan_kit.load_registry()  # the installed plugins (trackers too), and for this
     registry.load_module(pruning_plugin(trial, spec), package=PRUNING_PACKAGE)  # trial alone
+    hint = continue_with.replace("{", "{{").replace("}", "}}") or Launch.resume_command
     os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE] = spec.sweep.name, str(trial.number)
     try:
         if RunFolder(folder).checkpoint_steps():
-            trainer = wgan_kit.resume(folder, registry=registry)
-            logged = trainer.train()
-        else:
-            trainer = wgan_kit.compose(options=spec.options(settings), registry=registry)
-            logged = trainer.train(out=folder, overwrite=True)  # an attempt killed before its
-            # first checkpoint left only a config and some metrics lines behind
+            logged = launch(None, Launch(resume_command=hint), registry, resume_from=folder)
+        else:  # an attempt stopped before its first checkpoint left only a config behind
+            resolved = resolve_settings(registry, overrides=dotted_layer(
+                spec.options(settings), "sweep"))
+            logged = launch(resolved, Launch(out=folder, overwrite=True, resume_command=hint),
+                            registry)
     finally:
         del os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE]
+    if not logged.finished:
+        raise TrialStopped(logged.stopped_by)
+    if not logged and read_metrics(RunFolder(folder)):  # resumed at its last step: trained
+        logged = read_metrics(RunFolder(folder))[-1]  # nothing, so its last line is the end's
     metric = spec.sweep.metric
     if not metric.startswith(EVAL_PREFIX):
         if metric not in logged:
             raise TrialFailed(f"the run logged no {metric!r}; it logged {', '.join(logged)}")
         return logged[metric], {}
+    trainer = wgan_kit.resume(folder, registry=registry)  # the weights at its last step
     scores = {s.key: s.value for s in evaluate(trainer, spec.sweep.eval_n, run=str(folder)).scores}
     key = metric.removeprefix(EVAL_PREFIX)
     if key not in scores:  # an image score names its extractor: fid -> classifier_fid
@@ -96,10 +144,17 @@ def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path) -> tuple[float, d
     return scores[key], scores
 
 
+def describe(trial: optuna.Trial | optuna.trial.FrozenTrial) -> str:
+    """`trial-003 (constraint.weight=0.1, run.seed=1)`: a trial's line on stderr."""
+    settings = ", ".join(f"{key}={value}" for key, value in trial.params.items())
+    return f"{studies.folder_name(trial)} ({settings})"
+
+
 def work(url: str, out: Path, *, name: str | None = None, worker: int = 0,
-         threads: int | None = None) -> int:
-    """Run trials of the sweep at `url` until none is left; returns how many this worker ran.
-    Trial folders go under `out`."""
+         threads: int | None = None, quiet: bool = False, continue_with: str = "") -> SweepRun:
+    """Run trials of the sweep at `url` until none is left, or a signal stops the current one
+    (with a checkpoint, queued again to be resumed). Trial folders go under `out`; unless
+    `quiet`, a line on stderr says how each trial ended."""
     import optuna
     import torch
     from optuna.trial import TrialState
@@ -108,7 +163,7 @@ def work(url: str, out: Path, *, name: str | None = None, worker: int = 0,
     study, spec = studies.load(url, name, worker=worker)
     torch.set_num_threads(threads or spec.sweep.threads or
                           max(1, (os.cpu_count() or 1) // spec.sweep.jobs))
-    out.mkdir(parents=True, exist_ok=True)
+    studies.record(out, url, spec)  # a joining worker's folder, too, knows its sweep
     done = 0
     while True:
         studies.requeue_abandoned(study)
@@ -119,55 +174,113 @@ def work(url: str, out: Path, *, name: str | None = None, worker: int = 0,
         if not waiting and (spec.sweep.sampler == "grid" or
                             len([t for t in counted if t.number not in retried])
                             >= spec.planned_trials()):
-            return done
+            return SweepRun(url, done)
         trial = study.ask()
         if spec.sweep.sampler == "grid" and not trial.user_attrs.get("planned"):
             trial.set_user_attr("unused", True)  # another worker took the last grid point
             study.tell(trial, state=TrialState.FAIL)
             continue
-        lease = studies.take(trial)
-        try:
-            value, scores = run_trial(trial, spec, out)
-        except optuna.TrialPruned as exc:
-            trial.set_user_attr("pruned", str(exc))
+        with studies.held(trial):
+            try:
+                value, scores = run_trial(trial, spec, out, continue_with=continue_with)
+                ended: BaseException | None = None
+            except Exception as exc:  # stopped, pruned or failed: told below, once let go
+                ended = exc
+        if isinstance(ended, TrialStopped):
+            studies.requeue(study, study.get_trials(deepcopy=False)[trial.number])
+            return SweepRun(url, done, ended.signal)
+        if isinstance(ended, optuna.TrialPruned):
+            trial.set_user_attr("pruned", str(ended))
             study.tell(trial, state=TrialState.PRUNED)
-        except Exception as exc:  # the trial's failure is recorded; the sweep goes on
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}".splitlines()[0])
+            line = f"pruned: {ended}"
+        elif ended is not None:  # the trial's failure is recorded; the sweep goes on
+            error = f"{type(ended).__name__}: {ended}".splitlines()[0]
+            trial.set_user_attr("error", error)
             study.tell(trial, state=TrialState.FAIL)
+            line = f"failed: {error}"
         else:
             if scores:
                 trial.set_user_attr("eval", scores)
             study.tell(trial, value)
-        finally:
-            lease.set()
+            line = f"{spec.sweep.metric} {value:.4g}"
         done += 1
+        if not quiet:
+            print(f"{describe(trial)}: {line}", file=sys.stderr, flush=True)
 
 
-def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int | None = None) -> str:
-    """Run (or continue) the sweep `spec` in folder `out` until every trial is done, with
-    `jobs` worker processes (default: the file's `jobs`); returns the storage URL."""
+def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int | None = None,
+              threads: int | None = None, quiet: bool = False,
+              continue_with: str | None = None) -> SweepRun:
+    """Run (or continue) the sweep `spec` in folder `out` until every trial is done, with `jobs`
+    worker processes (default: the file's `jobs`) of `threads` torch threads each (default: the
+    file's, else the cores shared out). Ctrl-C or SIGTERM stop the current trials with a
+    checkpoint: call it again to continue; `continue_with` is the hint printed then."""
     out = Path(out).expanduser()
     url = studies.create(spec, out)
     jobs = jobs or spec.sweep.jobs
+    threads = threads or spec.sweep.threads or max(1, (os.cpu_count() or 1) // jobs)
+    options = {"name": spec.sweep.name, "threads": threads, "quiet": quiet,
+               "continue_with": continue_with or f"run_sweep(spec, {str(out)!r})"}
     if jobs == 1:
-        work(url, out, name=spec.sweep.name)
-        return url
-    threads = spec.sweep.threads or max(1, (os.cpu_count() or 1) // jobs)
+        return work(url, out, **options)
     context = multiprocessing.get_context("spawn")  # no forked torch state in the workers
-    workers = [context.Process(target=work, args=(url, out),
-                               kwargs={"name": spec.sweep.name, "worker": i, "threads": threads})
+    workers = [context.Process(target=_worker_process, args=(url, out, i), kwargs=options)
                for i in range(jobs)]
     for process in workers:
         process.start()
-    for process in workers:
-        process.join()
-    return url
+    with _signals_passed_to(workers):
+        for process in workers:
+            process.join()
+    stops = [p.exitcode - 128 for p in workers if p.exitcode and p.exitcode > 128]
+    failed = [f"--jobs: worker {i} exited with status {p.exitcode}"
+              for i, p in enumerate(workers) if p.exitcode and p.exitcode <= 128]
+    if failed:
+        raise WganKitError(failed)
+    return SweepRun(url, stopped_by=signal.Signals(stops[0]) if stops else None)
+
+
+def _worker_process(url: str, out: Path, worker: int, **options: Any) -> None:
+    """One of `run_sweep`'s workers; its exit status is 128 + the signal that stopped it."""
+    ended = work(url, out, worker=worker, **options)
+    if ended.stopped_by is not None:
+        sys.exit(128 + int(ended.stopped_by))
+
+
+@contextlib.contextmanager
+def _signals_passed_to(workers: list[Any]) -> Iterator[None]:
+    """While `run_sweep` waits for its workers: a terminal's Ctrl-C reaches each worker itself,
+    which stops its trial cleanly, so this process ignores it; SIGTERM is passed on to them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def pass_on(number: int, frame: Any) -> None:
+        for process in workers:
+            if process.is_alive():
+                os.kill(process.pid, number)
+
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, pass_on)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def join_sweep(url: str, out: str | Path, *, name: str | None = None,
-               worker: int | None = None) -> int:
+               worker: int | None = None, threads: int | None = None, quiet: bool = False,
+               continue_with: str | None = None) -> SweepRun:
     """Work on the sweep another machine started at database `url`, with trial folders under
-    `out`; returns how many trials this worker ran."""
-    return work(url, Path(out).expanduser(), name=name,
-                worker=os.getpid() if worker is None else worker)
-
+    `out`, until no trial is left (or a signal stops the current one, as in `run_sweep`)."""
+    database = Path(url.removeprefix("sqlite:///")).expanduser()
+    if url.startswith("sqlite:///") and not database.is_file():
+        raise WganKitError(f"--join {url}: no such database file; the machine that started the "
+                           "sweep names its storage in DIR/sweep.json")
+    problems = storage_problems(url)
+    if problems:
+        raise WganKitError(problems)
+    out = Path(out).expanduser()
+    return work(url, out, name=name, worker=os.getpid() if worker is None else worker,
+                threads=threads, quiet=quiet,
+                continue_with=continue_with or f"join_sweep({url!r}, {str(out)!r})")

@@ -14,12 +14,15 @@ resumes it from its last checkpoint. That is how a killed sweep continues where 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from wgan_kit import WganKitError
@@ -33,6 +36,15 @@ SPEC_FILE = "sweep.json"
 LEASE_RENEW_S = 10.0
 LEASE_S = 120.0  # a trial silent this long has lost its worker
 SPEC_ATTR = "wgan_kit_sweep"
+
+
+def require_optuna() -> ModuleType:
+    """Optuna, or the line that says how to install it (the `sweep` extra)."""
+    try:
+        import optuna
+    except ModuleNotFoundError:
+        raise WganKitError("sweeps need Optuna: pip install 'wgan-kit[sweep]'") from None
+    return optuna
 
 
 def default_storage(out: Path) -> str:
@@ -69,19 +81,12 @@ def pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
 
 def create(spec: SweepSpec, out: Path) -> str:
     """Start the sweep in folder `out` (or continue the one there); returns its storage URL."""
-    import optuna
+    optuna = require_optuna()
 
     out = out.expanduser()
-    marker = out / SPEC_FILE
-    if marker.exists():
-        earlier = json.loads(marker.read_text(encoding="utf-8"))
-        if earlier["spec"] != spec.model_dump(mode="json"):
-            name = earlier["spec"]["sweep"]["name"]
-            raise WganKitError(f"--out {out}: holds another sweep ({name}); continue it with its "
-                               "own sweep file, or choose a new --out")
+    earlier = recorded(out, spec)
+    if earlier is not None:
         return earlier["storage"]
-    if out.exists() and any(out.iterdir()):
-        raise WganKitError(f"--out {out}: exists and is not a sweep folder; choose a new one")
     url = spec.sweep.storage or default_storage(out)
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -92,22 +97,54 @@ def create(spec: SweepSpec, out: Path) -> str:
         if spec.sweep.sampler == "grid":
             for settings in spec.grid():
                 study.enqueue_trial(settings, user_attrs={"planned": True})
-    marker.write_text(json.dumps({"storage": url, "spec": spec.model_dump(mode="json")},
-                                 indent=2) + "\n", encoding="utf-8")
+    _write_record(out, url, spec)
     return url
+
+
+def recorded(out: Path, spec: SweepSpec) -> dict[str, Any] | None:
+    """What `out/sweep.json` says of the sweep `spec` in `out` (None: a new folder); a folder of
+    another sweep, or of anything else, is refused."""
+    marker = out / SPEC_FILE
+    if marker.exists():
+        earlier = json.loads(marker.read_text(encoding="utf-8"))
+        if earlier["spec"] != spec.model_dump(mode="json"):
+            name = earlier["spec"]["sweep"]["name"]
+            raise WganKitError(f"--out {out}: holds another sweep ({name}); continue it with its "
+                               "own sweep file, or choose a new --out")
+        return earlier
+    if out.exists() and any(out.iterdir()):
+        raise WganKitError(f"--out {out}: exists and is not a sweep folder; choose a new one")
+    return None
+
+
+def record(out: Path, url: str, spec: SweepSpec) -> None:
+    """Write `out/sweep.json` (the storage and the sweep file) unless it is there: what `wgan-kit
+    sweep status` and `report` read, on the machine that started the sweep and on those that
+    joined it."""
+    if recorded(out, spec) is None:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_record(out, url, spec)
+
+
+def _write_record(out: Path, url: str, spec: SweepSpec) -> None:
+    (out / SPEC_FILE).write_text(json.dumps({"storage": url, "spec": spec.model_dump(mode="json")},
+                                            indent=2) + "\n", encoding="utf-8")
 
 
 def load(url: str, name: str | None = None, *, worker: int = 0
          ) -> tuple[optuna.Study, SweepSpec]:
     """The study at `url` (the only one there, or `name`) and its sweep file."""
-    import optuna
+    optuna = require_optuna()
 
     names = [s.study_name for s in optuna.get_all_study_summaries(storage(url))]
     if name is None and len(names) == 1:
         name = names[0]
+    if not names:
+        raise WganKitError(f"--join {url}: holds no sweep; start one there with wgan-kit sweep "
+                           f"SPEC.toml --storage {url} --out DIR")
     if name not in names:
-        raise WganKitError(f"--join {url}: holds the sweeps {', '.join(names) or 'none'}; "
-                           "name one")
+        raise WganKitError(f"--join {url}: holds the sweeps {', '.join(names)}; name one with "
+                           "--name")
     probe = optuna.load_study(study_name=name, storage=storage(url))
     spec = SweepSpec.model_validate(probe.user_attrs[SPEC_ATTR])
     study = optuna.load_study(study_name=name, storage=storage(url),
@@ -154,8 +191,10 @@ def _alive(worker: str) -> bool:
     return True
 
 
-def take(trial: optuna.Trial) -> threading.Event:
-    """Hold `trial` for this process; set the returned event to let go."""
+@contextlib.contextmanager
+def held(trial: optuna.Trial) -> Iterator[None]:
+    """Hold `trial` for this process while inside; on leaving, the lease's last renewal is
+    written before the trial is told its outcome (a finished trial takes no more writes)."""
     trial.set_user_attr("worker", worker_name())
     trial.set_user_attr("alive", time.time())
     done = threading.Event()
@@ -164,8 +203,13 @@ def take(trial: optuna.Trial) -> threading.Event:
         while not done.wait(LEASE_RENEW_S):
             trial.set_user_attr("alive", time.time())
 
-    threading.Thread(target=renew, daemon=True, name=f"lease-{trial.number}").start()
-    return done
+    renewing = threading.Thread(target=renew, daemon=True, name=f"lease-{trial.number}")
+    renewing.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewing.join()
 
 
 def worker_name() -> str:
@@ -185,19 +229,26 @@ def requeue_abandoned(study: optuna.Study) -> list[int]:
             abandoned = now - started > LEASE_S
         else:
             abandoned = not _alive(worker) or now - trial.user_attrs.get("alive", 0) > LEASE_S
-        if not abandoned:
-            continue
-        try:
-            study.tell(trial.number, state=TrialState.FAIL)
-        except Exception:  # another worker requeued it first
-            continue
-        study.enqueue_trial(trial.params or trial.system_attrs.get("fixed_params", {}),
-                            user_attrs={"planned": trial.user_attrs.get("planned", False),
-                                        "folder": folder_name(trial),
-                                        "trial": trial.user_attrs.get("trial", trial.number),
-                                        "resumes": trial.number})
-        requeued.append(trial.number)
+        if abandoned and requeue(study, trial):
+            requeued.append(trial.number)
     return requeued
+
+
+def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+    """End the running attempt `trial` and queue its settings and run folder again, for the next
+    worker to resume from its last checkpoint; False when another worker did so first."""
+    from optuna.trial import TrialState
+
+    try:
+        study.tell(trial.number, state=TrialState.FAIL)
+    except Exception:  # another worker requeued it first
+        return False
+    study.enqueue_trial(trial.params or trial.system_attrs.get("fixed_params", {}),
+                        user_attrs={"planned": trial.user_attrs.get("planned", False),
+                                    "folder": folder_name(trial),
+                                    "trial": trial.user_attrs.get("trial", trial.number),
+                                    "resumes": trial.number})
+    return True
 
 
 def folder_name(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str:

@@ -87,11 +87,16 @@ def write(table: list[TrialRow], spec: SweepSpec, out: Path) -> None:
                              *(row.settings.get(k, "") for k in keys),
                              "" if row.value is None else row.value,
                              *(row.eval.get(s, "") for s in scores), row.error])
+    (out / "trials.json").write_text(json.dumps(summary(table, spec), indent=2) + "\n",
+                                     encoding="utf-8")
+
+
+def summary(table: list[TrialRow], spec: SweepSpec) -> dict[str, Any]:
+    """What trials.json holds: the rows, the best trial and the spread over seeds."""
     top = best(table, spec)
-    summary = {"sweep": spec.sweep.name, "metric": spec.sweep.metric,
-               "direction": spec.sweep.direction, "trials": [asdict(r) for r in table],
-               "best": asdict(top) if top else None, "spread_over_seeds": spread_over_seeds(table)}
-    (out / "trials.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return {"sweep": spec.sweep.name, "metric": spec.sweep.metric,
+            "direction": spec.sweep.direction, "trials": [asdict(r) for r in table],
+            "best": asdict(top) if top else None, "spread_over_seeds": spread_over_seeds(table)}
 
 
 def rich_table(table: list[TrialRow], spec: SweepSpec) -> Any:
@@ -106,6 +111,27 @@ def rich_table(table: list[TrialRow], spec: SweepSpec) -> Any:
         mark = " ← best" if top is not None and row.folder == top.folder else ""
         shown.add_row(row.folder, row.state, *(_text(row.settings.get(k)) for k in keys),
                       _text(row.value) + mark, row.error)
+    return shown
+
+
+def rich_summary(table: list[TrialRow], spec: SweepSpec) -> list[Any]:
+    """What `wgan-kit sweep` prints: the trials, the best one and, when there are seeds, the
+    metric's mean ± standard deviation over them for each combination of the other settings."""
+    from rich.table import Table
+
+    shown: list[Any] = [rich_table(table, spec)]
+    top = best(table, spec)
+    if top is not None:
+        settings = ", ".join(f"{k}={_text(v)}" for k, v in top.settings.items())
+        shown.append(f"best: {top.folder} ({settings}): {spec.sweep.metric} {_text(top.value)}")
+    groups = spread_over_seeds(table)
+    if spec.sweep.seeds and groups:
+        spread = Table("settings", "seeds", f"{spec.sweep.metric} mean ± std",
+                       title=f"over seeds {', '.join(map(str, spec.sweep.seeds))}")
+        for group in groups:
+            spread.add_row(", ".join(f"{k}={_text(v)}" for k, v in group["settings"].items()),
+                           str(group["n"]), f"{group['mean']:.4g} ± {group['std']:.3g}")
+        shown.append(spread)
     return shown
 
 
