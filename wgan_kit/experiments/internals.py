@@ -15,8 +15,9 @@ from wgan_kit.core.settings import SECTIONS
 from wgan_kit.evaluation import NGRAM_ORDERS, evaluate
 from wgan_kit.evaluation.report import STYLE, curve_png, img_tag, png_bytes, read_metrics
 from wgan_kit.evaluation.report import new_figure as figure
+from wgan_kit.training.interrupts import passing_signals_to
 from wgan_kit.training.launch import Launch, launch
 
 __all__ = ["LOGGED_METRICS", "NGRAM_ORDERS", "Launch", "RunFolder", "SECTIONS",
            "STYLE", "curve_png", "dotted_layer", "evaluate", "figure", "img_tag", "launch",
-           "load_toml", "png_bytes", "read_metrics", "resolve_layers", "resolve_settings"]
+           "load_toml", "passing_signals_to", "png_bytes", "read_metrics", "resolve_layers", "resolve_settings"]

@@ -17,14 +17,11 @@ worker process runs one trial at a time, so the variables are the trial's.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import multiprocessing
 import os
 import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -39,6 +36,7 @@ from .internals import (
     dotted_layer,
     evaluate,
     launch,
+    passing_signals_to,
     read_metrics,
     resolve_settings,
 )
@@ -228,7 +226,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int | None = None,
                for i in range(jobs)]
     for process in workers:
         process.start()
-    with _signals_passed_to(workers):
+    with passing_signals_to(lambda: workers):
         for process in workers:
             process.join()
     stops = [p.exitcode - 128 for p in workers if p.exitcode and p.exitcode > 128]
@@ -244,28 +242,6 @@ def _worker_process(url: str, out: Path, worker: int, **options: Any) -> None:
     ended = work(url, out, worker=worker, **options)
     if ended.stopped_by is not None:
         sys.exit(128 + int(ended.stopped_by))
-
-
-@contextlib.contextmanager
-def _signals_passed_to(workers: list[Any]) -> Iterator[None]:
-    """While `run_sweep` waits for its workers: a terminal's Ctrl-C reaches each worker itself,
-    which stops its trial cleanly, so this process ignores it; SIGTERM is passed on to them."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def pass_on(number: int, frame: Any) -> None:
-        for process in workers:
-            if process.is_alive():
-                os.kill(process.pid, number)
-
-    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
-                signal.SIGTERM: signal.signal(signal.SIGTERM, pass_on)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def join_sweep(url: str, out: str | Path, *, name: str | None = None,

@@ -33,7 +33,7 @@ from ..core.run_folder import RunFolder
 from ..errors import WganKitError
 from . import distributed
 from .composition import build, resume
-from .interrupts import stop_gracefully
+from .interrupts import passing_signals_to, stop_gracefully
 from .preflight import Preflight, run_preflight
 from .progress import BarProgress, LineProgress
 
@@ -266,29 +266,18 @@ def _spawn_ranks(plan: Plan, choices: Launch) -> RunResult:
         _rank_process, args=(choices.nproc, distributed.free_port(), plan, choices, reports),
         nprocs=choices.nproc, start_method="spawn", join=False)
 
-    def pass_on(number: int, frame: Any) -> None:
-        for process in ranks.processes:
-            if process.is_alive():
-                os.kill(process.pid, number)
-
-    # A terminal's Ctrl-C reaches every rank itself. SIGTERM is passed on, so that it stops the
-    # ranks cleanly whether it was sent to this process alone or to the whole process group (a
-    # rank takes a repeated SIGTERM as the same request); left to its default, it would end this
-    # process at once, and torch would then interrupt the ranks a second time.
-    previous = ({signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
-                 signal.SIGTERM: signal.signal(signal.SIGTERM, pass_on)}
-                if choices.handle_signals and threading.current_thread() is threading.main_thread()
-                else {})
+    # A rank takes a repeated SIGTERM as the same request; torch would otherwise interrupt the
+    # ranks a second time once this process ended.
+    watching = (passing_signals_to(lambda: ranks.processes) if choices.handle_signals
+                else contextlib.nullcontext())
     try:
-        while not ranks.join():
-            pass
+        with watching:
+            while not ranks.join():
+                pass
     except torch.multiprocessing.ProcessExitedException as exc:
         problems = [p for kind, *rest in _drain(reports) if kind == "problems" for p in rest[0]]
         raise WganKitError(list(dict.fromkeys(problems)) or [
             f"--nproc: rank {exc.error_index} exited with status {exc.exit_code}"]) from None
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
     outcome = {kind: rest for kind, *rest in _drain(reports)}
     if "interrupted" in outcome:
         raise KeyboardInterrupt
