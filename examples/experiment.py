@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-COVERED_SHARE = 0.025  # a class is covered when it gets ≥ a quarter of its fair 10 % of samples
+from wgan_kit.evaluation import classes_covered as covered_by_logits
+
 
 
 def command_line(name: str, description: str | None) -> argparse.ArgumentParser:
@@ -62,9 +63,6 @@ def write_results(out: Path, title: str, body: str, numbers: dict[str, Any]) -> 
 
 @torch.no_grad()
 def classes_covered(extractor: Any, images: torch.Tensor) -> tuple[int, list[float]]:
-    """How many digit classes the classifier `extractor` (the `classifier` features) finds in
-    ≥ COVERED_SHARE of the uint8 images (N, C, H, W), and the share of each class."""
-    predicted = torch.cat([extractor.logits(images[i:i + 64]).argmax(1)
-                           for i in range(0, len(images), 64)])
-    shares = torch.bincount(predicted, minlength=10).double() / len(images)
-    return int((shares >= COVERED_SHARE).sum()), [round(float(s), 4) for s in shares]
+    """wgan_kit.evaluation's classes covered of uint8 images (N, C, H, W), by the `classifier`
+    features' logits: the count, and each class's share."""
+    return covered_by_logits(torch.cat([extractor.logits(part) for part in images.split(64)]))

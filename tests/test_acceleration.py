@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import wgan_kit
-from wgan_kit.training.acceleration import PenaltyPass
+from wgan_kit.training.acceleration import PenaltyPass, native_precision
 from wgan_kit.training.double_backward import LeanDoubleBackward
 from wgan_kit.builtins.consistency_term import ConsistencyTerm
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
@@ -222,6 +222,17 @@ def test_bf16_follows_fp32_with_fp32_losses_and_gradient_norms(tiny_trainer):
         assert bf16.critic.net[1](real).dtype == torch.bfloat16  # the nets do run in bf16
     # bf16 keeps 8 bits of mantissa: a few steps stay within a few percent of fp32.
     assert_same_training(bf16, tiny_trainer(**PLAIN, seed=4), atol=2e-2, rtol=5e-2)
+
+
+def test_auto_precision_is_bf16_exactly_where_the_cpu_has_native_bf16(tiny_trainer):
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    auto = tiny_trainer(precision="auto", device="cpu")
+    assert auto.run.precision == "auto"  # the setting as given, kept for config.toml
+    assert auto.acceleration.precision == ("bf16" if native else "fp32")
+    with auto.acceleration.autocast():
+        dtype = auto.critic.net[1](torch.randn(2, 2)).dtype
+    assert dtype == (torch.bfloat16 if native else torch.float32)
+    assert native_precision(torch.device("meta")) == "fp32"  # no bf16 claimed for other devices
 
 
 def test_a_critic_step_casts_the_critics_weights_to_bf16_once_for_both_passes(tiny_trainer):

@@ -113,3 +113,24 @@ def test_resolved_config_round_trips_through_toml(tmp_path, registry):
     assert tomllib.loads(path.read_text())["constraint"] == {"name": "wgan-kit:clip", "c": 0.01}
     again = resolve_layers([load_toml(path)], registry)
     assert again.to_dict() == config.to_dict()
+
+
+def test_image_data_gets_convolutional_nets_unless_nets_are_named(registry):
+    """The nets a data source suggests are defaults: a named net (any layer) wins, and the
+    options given for the suggested net stay with it when a later layer names it again."""
+    mnist = resolve_layers([{"data": {"name": "mnist"}}], registry)
+    assert (mnist.name_of("gen"), mnist.name_of("critic")) == ("dcgan", "dcgan")
+    assert (mnist.run.batch_size, mnist.run.betas) == (50, (0.5, 0.9))  # gan_mnist.py's
+    named = resolve_layers([{"data": {"name": "digits"}, "gen": {"name": "mlp"}}], registry)
+    assert (named.name_of("gen"), named.name_of("critic")) == ("mlp", "dcgan")
+    kept = resolve_layers([{"data": {"name": "digits"}, "gen": {"filters": 8}},
+                           {"gen": {"name": "dcgan"}}], registry)
+    assert kept.parts["gen"].options.filters == 8
+    points = resolve_layers([{"data": {"name": "25gaussians"}}], registry)
+    assert (points.name_of("gen"), points.name_of("critic")) == ("mlp", "mlp")
+
+
+def test_an_option_of_the_default_mlp_on_image_data_names_the_net_it_went_to(registry):
+    with pytest.raises(WganKitError, match=r"gen.hidden: dcgan \(the net data digits suggests; "
+                                           r"name another with --gen\) has no such option"):
+        resolve_layers([{"data": {"name": "digits"}, "gen": {"hidden": 16}}], registry)

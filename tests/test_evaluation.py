@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import wgan_kit
 from wgan_kit.cli import app
-from wgan_kit.evaluation.scores import (as_channels_first, evaluate, exact_w1, image_scores,
-                                 mode_coverage, ngram_jsd)
+from wgan_kit.evaluation.scores import (as_channels_first, classes_covered, evaluate, exact_w1,
+                                 image_scores, mode_coverage, ngram_jsd)
 from tiny_sources import SENTENCES, LabelledStripes, TinyText, decoded_stripes
 
 EIGHT_CENTRES = np.array([[np.cos(a), np.sin(a)] for a in np.arange(8) * np.pi / 4]) * 2 / 1.414
@@ -114,9 +114,20 @@ def test_the_classifier_features_are_trained_once_cached_and_always_labelled(
         assert torch.equal(again(images), classifier(images))
     assert list((tmp_path / "classifiers").iterdir()) == [cached]
     scores = {s.name: s.value for s in image_scores(images, images.flip(0), classifier)}
-    assert set(scores) == {"classifier FID", "classifier KID", "classifier score"}
+    assert set(scores) == {"classifier FID", "classifier KID", "classifier score",
+                           "classifier classes covered"}
     assert abs(scores["classifier FID"]) < 1e-4
+    assert scores["classifier classes covered"] == 2  # the stripes, half of each kind
     assert 1 < scores["classifier score"] <= 2  # exp(mutual information): 2 classes at most
+
+
+def test_a_class_is_covered_with_a_quarter_of_its_fair_share_of_the_samples():
+    # 40 samples, 4 classes: a fair share is 10, a quarter of it 2.5 samples.
+    predicted = torch.tensor([0] * 30 + [1] * 7 + [2] * 3)  # class 3 never, class 2 just enough
+    covered, shares = classes_covered(torch.nn.functional.one_hot(predicted, 4).double())
+    assert covered == 3 and shares == [0.75, 0.175, 0.075, 0.0]
+    two = torch.nn.functional.one_hot(torch.tensor([0] * 38 + [1] * 2), 4).double()
+    assert classes_covered(two)[0] == 1  # 2 of 40 is below a quarter of the fair share
 
 
 def test_the_inception_features_load_offline_from_the_installed_wheel(registry):
@@ -139,7 +150,8 @@ def test_the_inception_features_load_offline_from_the_installed_wheel(registry):
     ("8gaussians", {"w1", "w1_real_baseline", "modes_captured", "high_quality_share"}),
     ("swissroll", {"w1", "w1_real_baseline"}),
     (TinyText(), {f"js{n}{b}" for n in (1, 2, 3, 4) for b in ("", "_real_baseline")}),
-    (LabelledStripes(), {"classifier_fid", "classifier_kid", "classifier_score"}),
+    (LabelledStripes(), {"classifier_fid", "classifier_kid", "classifier_score",
+                          "classifier_classes"}),
 ], ids=["mixture", "points", "text", "images"])
 def test_a_run_is_scored_with_the_metrics_of_its_data_kind(registry, tmp_path, monkeypatch,
                                                            data, keys):

@@ -271,7 +271,7 @@ def test_every_sensible_pair_trains_two_steps(tiny_run, constraint, objective):
 def test_each_new_constraint_trains_on_images(registry, constraint):
     trainer = wgan_kit.compose(data="digits", constraint=constraint, registry=registry, steps=2,
                                batch_size=16, heldout_every=0,
-                               options={"gen.hidden": 16, "critic.hidden": 16})
+                               options={"gen.filters": 8, "critic.filters": 8})
     assert trainer.train()["step"] == 2
 
 

@@ -59,8 +59,9 @@ SHARED: dict[str, Any] = {
     "threads": Threads,
     "plugin": Plugins,
     "precision": Annotated[Optional[str], typer.Option(
-        "--precision", help="fp32, bf16 (autocast; fast on recent CPUs and GPUs) or fp16 (CUDA, "
-                            "with a gradient scaler).")],
+        "--precision", help="fp32, bf16 (autocast; fast on recent CPUs and GPUs), fp16 (CUDA, "
+                            "with a gradient scaler) or auto (bf16 where the device has it "
+                            "natively, else fp32).")],
     "compile": Annotated[Optional[bool], typer.Option(
         "--compile/--no-compile", help="torch.compile the generator and the critic's plain passes "
                                        "(the penalty's pass stays eager).")],

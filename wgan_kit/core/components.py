@@ -37,8 +37,9 @@ class Component:
     builds a feature extractor for `wgan-kit eval` (see wgan_kit.evaluation). `options` is a
     pydantic model with `extra="forbid"` and a `Field(description=...)` per option. `suggests`
     holds the settings the component's source paper used with it, as dotted keys
-    (`"run.n_critic": 5`); they apply below anything the user sets. `pairs_only_with` lists
-    `Pairing`s: a run choosing another name in that section is refused before anything is built.
+    (`"run.n_critic": 5`); they apply below anything the user sets. A data source may also suggest
+    the nets that fit its samples (`"gen.name": "dcgan"`), used when nothing names them.
+    `pairs_only_with` lists `Pairing`s: a run choosing another name in that section is refused before anything is built.
     `package` and `version` are filled in by the registry; for a `--plugin` file, `file` is its
     path and `version` the SHA-256 of its text.
     """

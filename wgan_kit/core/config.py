@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 DEFAULT_NAMES = {"gen": "mlp", "critic": "mlp", "constraint": "gp", "objective": "wgan",
                  "data": "8gaussians"}
+NETS = ("gen", "critic")  # the sections whose default the data source may suggest
 # Whose suggestions win when two components suggest the same key: the more specific, later.
 SUGGESTION_ORDER = ("gen", "critic", "objective", "constraint", "data")
 
@@ -190,14 +191,16 @@ def refuse_changes_on_resume(changed: list[str]) -> None:
                            "<run>/config.toml instead")
 
 
-def merge(layers: Iterable[Mapping[str, Mapping[str, Any]]]) -> Layer:
+def merge(layers: Iterable[Mapping[str, Mapping[str, Any]]],
+          defaults: Mapping[str, str] = DEFAULT_NAMES) -> Layer:
     """Layers merged in order. A layer that names another plugin for a section drops the options
-    earlier layers gave the previous one, which would not fit the new plugin."""
+    earlier layers gave the previous one (at first, the section's default), which would not fit
+    the new plugin."""
     merged: Layer = {}
     for layer in layers:
         for section, table in layer.items():
             current = merged.setdefault(section, {})
-            previous = current.get("name", DEFAULT_NAMES.get(section))
+            previous = current.get("name", defaults.get(section))
             if "name" in table and not same_name(table["name"], previous):
                 current.clear()
             current.update(table)
@@ -217,13 +220,15 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
             skip: set[str] | frozenset[str] = frozenset()) -> RunConfig:
     """Validate the merged layers against the chosen plugins' options; every problem at once.
     Sections in `skip` are provided otherwise (as objects) and get no part."""
-    merged = merge(layers)
+    layers = list(layers)
+    defaults = default_names(layers, registry)
+    merged = merge(layers, defaults)
     problems: list[str] = []
     chosen: dict[str, Component] = {}
     for section, kind in SECTIONS.items():
         if section in skip:
             continue
-        name = merged.get(section, {}).get("name", DEFAULT_NAMES[section])
+        name = merged.get(section, {}).get("name", defaults[section])
         if not isinstance(name, str) or not name:
             problems.append(f"{section}.name: expected a plugin name, got {name!r}")
             continue
@@ -250,13 +255,36 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
     run = _validate(RunSettings, values["run"], "run", "run", problems)
     parts = {}
     for section, component in chosen.items():
-        options = _validate(component.options, values[section], section, component.name, problems)
+        owner = component.name
+        if "name" not in merged.get(section, {}) and defaults[section] != DEFAULT_NAMES[section]:
+            owner += f" (the net data {chosen['data'].name} suggests; name another with --{section})"
+        options = _validate(component.options, values[section], section, owner, problems)
         if options is not None:
             parts[section] = Part(section, component, options)
     if problems:
         raise WganKitError(problems)
     assert run is not None
     return RunConfig(run, parts)
+
+
+def default_names(layers: list[Mapping[str, Mapping[str, Any]]], registry: Registry
+                  ) -> dict[str, str]:
+    """The plugin of each section that no layer names: `DEFAULT_NAMES`, but the nets the chosen
+    data source suggests (`"gen.name": "dcgan"` in its `suggests`), so that images get
+    convolutional nets and points MLPs without the user naming either."""
+    defaults = dict(DEFAULT_NAMES)
+    name = merge(layers).get("data", {}).get("name", DEFAULT_NAMES["data"])
+    try:
+        data = registry.get("data", name) if isinstance(name, str) else None
+    except WganKitError:
+        data = None
+    if data is None:  # `resolve` reports the bad name with every other problem
+        return defaults
+    for section in NETS:
+        suggested = data.suggests.get(f"{section}.name")
+        if isinstance(suggested, str):
+            defaults[section] = suggested
+    return defaults
 
 
 def _unpaired(chosen: Mapping[str, Component]) -> list[str]:

@@ -83,10 +83,12 @@ class RunSettings(BaseModel):
                                description="Also keep every checkpoint at a multiple of this "
                                            "step, for good (0: none).")
     # Speed switches (wgan_kit/training/acceleration.py); none changes what Algorithm 1 computes.
-    precision: Literal["fp32", "bf16", "fp16"] = Field(
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "fp32", description="Arithmetic of the nets: fp32, bf16 autocast (fast on recent CPUs and "
-                            "GPUs), or fp16 autocast with a gradient scaler (for CUDA). Losses and "
-                            "the penalty's gradient norm stay fp32.")
+                            "GPUs), fp16 autocast with a gradient scaler (for CUDA), or auto: bf16 "
+                            "where the device computes it natively (CUDA GPUs with bf16, CPUs "
+                            "with AVX-512 BF16 or AMX), else fp32. Losses and the penalty's "
+                            "gradient norm stay fp32.")
     fuse_critic: bool = Field(True, description="One critic forward over real and fake together "
                                                 "when the critic has no batch normalization.")
     lean_double_backward: bool = Field(

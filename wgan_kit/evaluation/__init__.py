@@ -8,6 +8,7 @@ from .scores import (
     Score,
     as_channels_first,
     cache_dir,
+    classes_covered,
     evaluate,
     exact_w1,
     feature_extractor,
@@ -16,5 +17,5 @@ from .scores import (
 )
 
 __all__ = ["NGRAM_ORDERS", "Evaluation", "FeatureExtractor", "Score", "as_channels_first",
-           "cache_dir", "evaluate", "exact_w1", "feature_extractor", "image_scores",
-           "mode_coverage"]
+           "cache_dir", "classes_covered", "evaluate", "exact_w1", "feature_extractor",
+           "image_scores", "mode_coverage"]

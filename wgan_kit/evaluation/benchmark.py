@@ -83,7 +83,7 @@ def measure(trainer: Trainer, *, gen_steps: int, warmup: int) -> dict[str, Any]:
         "params_gen": sum(p.numel() for p in trainer.generator.parameters()),
         "params_critic": sum(p.numel() for p in trainer.critic.parameters()),
         "device": str(trainer.device),
-        "precision": run.precision,
+        "precision": trainer.acceleration.precision,
         "threads": torch.get_num_threads(),
         "batch_size": run.batch_size,
         "n_critic": run.n_critic,

@@ -13,7 +13,8 @@
 - images: FID and KID (torchmetrics) on the features of a pluggable extractor, a component of kind
   "features": `inception` is the standard FID network; any other extractor's scores carry its
   label ("classifier FID"), since they are not comparable with published FIDs. An extractor with
-  class `logits` also gives an Inception-style score.
+  class `logits` also gives an Inception-style score and the classes covered: a class is covered
+  when the extractor gives it at least a quarter of its fair share (1/K) of the samples.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ HIGH_QUALITY_STDS = 3.0  # a sample within 3σ of its nearest centre is high-qua
 CAPTURED_PER_2500 = 20  # a mode with ≥ 20 high-quality samples in 2,500 is captured
 NGRAM_ORDERS = (1, 2, 3, 4)
 FEATURE_BATCH = 64
+COVERED_FAIR_SHARE = 0.25  # a class is covered with ≥ a quarter of its fair share of samples
 
 
 @dataclass(frozen=True)
@@ -188,12 +190,24 @@ def image_scores(generated: Tensor, real: Tensor, extractor: FeatureExtractor, *
                   Score(f"{key}kid", f"{prefix}KID", kid_mean,
                         f"kernel distance, ± {kid_std:.2g} over 100 subsets of {subset}")]
         if logits is not None:
-            inception_style.update(extract(logits, generated))
-            scores.append(Score(f"{key}score", f"{prefix}score",
-                                float(inception_style.compute()[0]),
-                                "exp E[KL(p(y|x) ‖ p(y))] of the classifier, Inception-Score "
-                                "style; higher is better"))
+            class_logits = extract(logits, generated)
+            inception_style.update(class_logits)
+            covered, _ = classes_covered(class_logits)
+            scores += [Score(f"{key}score", f"{prefix}score", float(inception_style.compute()[0]),
+                             "exp E[KL(p(y|x) ‖ p(y))] of the classifier, Inception-Score "
+                             "style; higher is better"),
+                       Score(f"{key}classes", f"{prefix}classes covered", covered,
+                             f"of {class_logits.shape[1]}: classes given ≥ a quarter of their "
+                             "fair share of the samples")]
     return scores
+
+
+def classes_covered(logits: Tensor) -> tuple[int, list[float]]:
+    """How many classes get ≥ a quarter of their fair share of the samples whose class `logits`
+    (N, K) are given, and each class's share."""
+    shares = torch.bincount(logits.argmax(1), minlength=logits.shape[1]).double() / len(logits)
+    covered = int((shares >= COVERED_FAIR_SHARE / logits.shape[1]).sum())
+    return covered, [round(float(share), 4) for share in shares]
 
 
 def as_channels_first(images: Any) -> Tensor:

@@ -87,6 +87,9 @@ def check_options(component: Component, options: Mapping[str, Any] | None = None
                  "each suggestion is a dotted key such as 'run.lr'", repr(key))
         _require(section != "run" or option in RunSettings.model_fields, who,
                  "each 'run.' suggestion names a run setting", repr(key))
+        _require(option != "name" or (component.kind == "data" and section in ("gen", "critic")),
+                 who, "only a data source suggests plugins, and only the nets ('gen.name', "
+                      "'critic.name')", repr(key))
     try:
         return model.model_validate(dict(options or {}))
     except ValidationError as exc:

@@ -62,9 +62,10 @@ class Acceleration:
 
     def __init__(self, run: RunSettings, device: torch.device, generator: nn.Module,
                  critic: nn.Module) -> None:
-        _check_precision(run.precision, device)
+        self.precision = native_precision(device) if run.precision == "auto" else run.precision
+        _check_precision(self.precision, device)
         self.device = device
-        self.dtype = AUTOCAST_DTYPES[run.precision]
+        self.dtype = AUTOCAST_DTYPES[self.precision]
         self.fuse_critic = run.fuse_critic and not batch_coupled_modules(critic)
         self.channels_last = run.channels_last
         if self.channels_last:
@@ -73,7 +74,7 @@ class Acceleration:
         # One scaler per net: their updates are separate steps of the loop.
         self.scalers: dict[nn.Module, torch.amp.GradScaler] = (
             {generator: torch.amp.GradScaler(device.type), critic: torch.amp.GradScaler(device.type)}
-            if run.precision == "fp16" else {})
+            if self.precision == "fp16" else {})
         self.generator = torch.compile(generator, dynamic=False) if run.compile else generator
         self.critic = torch.compile(critic, dynamic=False) if run.compile else critic
         self.penalty_critic = PenaltyPass(critic, self.autocast, self.scalers.get(critic),
@@ -211,6 +212,19 @@ class GradientScaling(torch.autograd.Function):
     def backward(ctx: Any, gradient: torch.Tensor) -> tuple[torch.Tensor, None]:
         (factor,) = ctx.saved_tensors
         return gradient * factor.to(gradient.dtype), None
+
+
+def native_precision(device: torch.device) -> str:
+    """What `precision = "auto"` means on `device`: bf16 where its arithmetic is native (not
+    emulated, which is slower than fp32), else fp32."""
+    if device.type == "cuda":
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+    elif device.type == "cpu":  # torch's own probes, as its oneDNN kernels choose by them
+        probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        native = any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+    else:
+        native = False
+    return "bf16" if native else "fp32"
 
 
 def _check_precision(precision: str, device: torch.device) -> None:

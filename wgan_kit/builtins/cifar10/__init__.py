@@ -40,4 +40,5 @@ def build(options: Cifar10Options) -> DataSource:
 @hookimpl
 def register_components(register):
     register(Component("data", "cifar10", build, Cifar10Options,
-                       "CIFAR-10 from its official files at a local path (no download)."))
+                       "CIFAR-10 from its official files at a local path (no download).",
+                       {"gen.name": "dcgan", "critic.name": "dcgan"}))

