@@ -64,13 +64,14 @@ class Case:
     steps: int | None  # None: the data source's own default (what `wgan-kit run --data` trains)
     options: dict[str, Any] = field(default_factory=dict)
     w1: float | None = None  # threshold: W1 (points) at most this, and all modes captured
-    fid: float | None = None  # threshold: classifier FID (images) at most this, all classes
     summary: str = ""
+    fid: float | None = None  # threshold: classifier FID (images) at most this, all classes
     equal_time: bool = False  # the plain loop trains as many seconds as wgan-kit did
     quick: dict[str, Any] = field(default_factory=lambda: {"gen.hidden": 16, "critic.hidden": 16})
 
 
 # The released toy code's settings, spelled out (they are also the toy sets' suggested settings).
+QUICK_CLASSIFIER = {"steps": 20, "width": 4, "features": 8}
 FID_RECOGNISABLE = None  # set below from the measurements
 RELEASED = {"run.lr": 1e-4, "run.betas": (0.5, 0.9), "run.batch_size": 256, "run.n_critic": 5,
             "constraint.weight": 0.1, "gen.hidden": 512, "gen.depth": 3, "critic.hidden": 512,
@@ -104,6 +105,7 @@ class Job:
     reference: str | None
     seconds: float | None = None  # stop at the first step after this many training seconds
     pictures: str | None = None  # a folder for a picture of each run's last samples
+    classifier: dict[str, Any] = field(default_factory=dict)  # options of the FID's features
 
 
 # --- scoring ------------------------------------------------------------------------------------
@@ -112,7 +114,8 @@ class Scorer:
     """Scores a generator on what `wgan-kit eval` uses: its latent seed 0 and the data's held-out
     real samples (for images all of them, at most n; points: n, and n more for the floor)."""
 
-    def __init__(self, data: wgan_kit.DataSource, n: int, latent_dim: int) -> None:
+    def __init__(self, data: wgan_kit.DataSource, n: int, latent_dim: int,
+                 classifier: dict[str, Any] | None = None) -> None:
         self.data, cpu = data, torch.device("cpu")
         self.images = data.spec.kind == "image"
         if self.images:
@@ -120,7 +123,7 @@ class Scorer:
             n = len(self.real)
             training = next(iter(data.batches(n, seed=1, device=cpu)))
             self.spare = as_channels_first(data.decode(training))
-            self.extractor = feature_extractor("classifier", data, load_registry())
+            self.extractor = feature_extractor("classifier", data, load_registry(), classifier)
         else:
             real = np.asarray(data.decode(data.held_out(2 * n, device=cpu)))
             self.real, self.spare = real[:n], real[n:2 * n]
@@ -219,8 +222,8 @@ def composed(job: Job) -> wgan_kit.Trainer:
 
 def train_wgan_kit(job: Job) -> tuple[Curve, Generate]:
     trainer = composed(job)
-    curve = Curve(Scorer(trainer.parts.data, job.n, trainer.generator.latent_dim), job.every,
-                  job.steps)
+    curve = Curve(Scorer(trainer.parts.data, job.n, trainer.generator.latent_dim, job.classifier),
+                  job.every, job.steps)
     trainer.train(progress=CurveProgress(curve, trainer))
     return curve, lambda z: trainer.sample(len(z), latent=z)
 
@@ -244,7 +247,8 @@ def train_plain(job: Job) -> tuple[Curve, Generate]:
                        batch_size=run.batch_size, device=torch.device("cpu"),
                        precision=run.precision)
     batches = data.batches(run.batch_size, seed=run.seed, device=torch.device("cpu"))
-    curve = Curve(Scorer(data, job.n, trainer.generator.latent_dim), job.every, job.steps,
+    curve = Curve(Scorer(data, job.n, trainer.generator.latent_dim, job.classifier), job.every,
+                  job.steps,
                   job.seconds)
     generate = in_eval_mode(loop.generator)
     curve.resumed = time.perf_counter()
@@ -341,7 +345,7 @@ def tables(case_name: str, results: list[dict[str, Any]], floor: float) -> str:
     first = results[0]["curve"][-1]
     key, name = ("fid", "classifier FID") if "fid" in first else ("w1", "W1")
     what = "classes" if "classes" in first else "modes"
-    live = f"{key}_live" in first
+    live = any(f"{key}_live" in r["curve"][-1] for r in results)
     lines = [f"### {case_name}: {case.summary}", "",
              f"{results[0]['steps']} generator steps; threshold: {threshold_text(case)}; {name} of "
              f"real samples against the held-out ones (the floor): {floor:.3f}", "",
@@ -353,7 +357,8 @@ def tables(case_name: str, results: list[dict[str, Any]], floor: float) -> str:
         covered = coverage(last)
         share = f"{100 * last['high_quality']:.0f}%" if "high_quality" in last else "—"
         lines.append(f"| {r['column']} | {r['seed']} | {last['step']} | {last[key]:.3f} |"
-                     + (f" {last[key + '_live']:.3f} |" if live else "")
+                     + ((f" {last[key + '_live']:.3f} |" if key + "_live" in last else " — |")
+                        if live else "")
                      + f" {'/'.join(map(str, covered)) if covered else '—'} | {share} | "
                      f"{hit['step'] if hit else '—'} | {hit['seconds'] if hit else '—'} | "
                      f"{last['seconds']:.0f} |")
@@ -435,7 +440,8 @@ def main(argv: list[str] | None = None) -> None:
         for seed in args.seeds:
             jobs = [Job(case_name, column, seed, steps, args.every, args.n, settings,
                         args.threads, args.reference,
-                        pictures=str(args.pictures) if args.pictures else None)
+                        pictures=str(args.pictures) if args.pictures else None,
+                        classifier=QUICK_CLASSIFIER if args.quick else {})
                     for column in columns]
             chains += [jobs] if case.equal_time else [[job] for job in jobs]
     print(f"# {sum(map(len, chains))} runs, {args.jobs} at a time, {args.threads} thread(s) each; "
@@ -476,7 +482,8 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         rows = [r for r in results if r["case"] == case_name]
         fields = {k: rows[0][k] for k in Job.__dataclass_fields__ if k in rows[0]}
         trainer = composed(Job(**{**fields, "steps": 1}))
-        floor = Scorer(trainer.parts.data, rows[0]["n"], trainer.generator.latent_dim).floor()
+        floor = Scorer(trainer.parts.data, rows[0]["n"], trainer.generator.latent_dim,
+                       rows[0].get("classifier")).floor()
         print()
         print(tables(case_name, rows, floor))
 
