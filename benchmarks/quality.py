@@ -245,7 +245,7 @@ def train_plain(job: Job) -> tuple[Curve, Generate]:
     loop = PlainWGANGP(trainer.generator, trainer.critic, lr=run.lr, betas=run.betas,
                        n_critic=run.n_critic, penalty_weight=trainer.parts.constraint.weight,
                        batch_size=run.batch_size, device=torch.device("cpu"),
-                       precision=run.precision)
+                       precision=trainer.acceleration.precision)  # auto, resolved
     batches = data.batches(run.batch_size, seed=run.seed, device=torch.device("cpu"))
     curve = Curve(Scorer(data, job.n, trainer.generator.latent_dim, job.classifier), job.every,
                   job.steps,

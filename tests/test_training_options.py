@@ -11,7 +11,7 @@ import torch
 import wgan_kit
 from wgan_kit.core.checkpoint import load
 from wgan_kit.core.settings import RunSettings
-from wgan_kit.core.optimizers import learning_rate
+from wgan_kit.core.optimizers import learning_rate, warmed_up_decay
 
 
 class LearningRates:
@@ -82,12 +82,21 @@ def test_moving_average_differs_from_the_live_generator_and_draws_the_samples(ti
 
 
 def test_moving_average_follows_its_definition(tiny_trainer):
+    """θ_avg ← d·θ_avg + (1 − d)·θ with d = min(decay, (1 + t) / (10 + t)) after t updates."""
     trainer = tiny_trainer(ema_decay=0.75, steps=1, n_critic=1)
     start = [p.clone() for p in trainer.generator.parameters()]
-    trainer.train()
+    trainer.train()  # the first update: d = min(0.75, 1 / 10)
     for before, live, average in zip(start, trainer.generator.parameters(),
                                      trainer.ema_generator.parameters()):
-        torch.testing.assert_close(average, 0.75 * before + 0.25 * live)
+        torch.testing.assert_close(average, 0.1 * before + 0.9 * live)
+    average, live = ([p.clone() for p in net.parameters()]
+                     for net in (trainer.ema_generator, trainer.generator))
+    trainer.run = trainer.run.model_copy(update={"steps": 2})
+    trainer.train()  # the second: d = min(0.75, 2 / 11)
+    for before, now, new in zip(average, trainer.generator.parameters(),
+                                trainer.ema_generator.parameters()):
+        torch.testing.assert_close(new, 2 / 11 * before + 9 / 11 * now)
+    assert warmed_up_decay(0.995, 10_000) == 0.995 and warmed_up_decay(0.995, 0) == 0.1
 
 
 def test_schedule_and_moving_average_survive_resume_bit_exactly(tmp_path, tiny_trainer):

@@ -31,6 +31,7 @@ from .optimizers import (
     learning_rate,
     make_optimizer,
     update_moving_average,
+    warmed_up_decay,
 )
 from .parallel import DataParallel, SingleProcess
 from .protocols import Parts, Progress
@@ -234,7 +235,8 @@ class Trainer:
             stepped = speed.update(self.generator_optimizer, generator_loss, generator, parallel)
             critic.requires_grad_(True)
             if self.ema_generator is not None:
-                update_moving_average(self.ema_generator, generator, run.ema_decay)
+                update_moving_average(self.ema_generator, generator,
+                                      warmed_up_decay(run.ema_decay, self.step))
             self.step += 1
             if stepped:
                 means.add(generator_loss=generator_loss)

@@ -39,6 +39,14 @@ def critic_steps(run: RunSettings, step: int) -> int:
     return run.n_critic
 
 
+def warmed_up_decay(decay: float, updates: int) -> float:
+    """The decay of the moving average's next update after `updates` of them: min(decay,
+    (1 + t) / (10 + t)), as TensorFlow's ExponentialMovingAverage with `num_updates`, so that a
+    short run's average is not held back by the initial weights (0.995 would keep 37 % of them
+    after 200 steps)."""
+    return min(decay, (1 + updates) / (10 + updates))
+
+
 @torch.no_grad()
 def update_moving_average(average: nn.Module, live: nn.Module, decay: float) -> None:
     """θ_avg ← decay·θ_avg + (1 − decay)·θ for the weights; buffers (batch-norm statistics) are

@@ -57,7 +57,9 @@ class RunSettings(BaseModel):
                                      "1e-3 with batch- or layer-normalized critics).")
     ema_decay: float = Field(
         0.0, ge=0, lt=1, description="Decay of a moving average of the generator's weights, which "
-                                     "then draws every sample (e.g. 0.999); 0 turns it off.")
+                                     "then draws every sample (e.g. 0.999), warmed up as "
+                                     "min(decay, (1 + t) / (10 + t)) after t updates; 0 turns it "
+                                     "off.")
     conditional: bool = Field(
         False, description="Class-conditional generation on a labelled source (AC-GAN, as the "
                            "paper's conditional CIFAR-10 model): the generator takes the class, "

@@ -32,6 +32,8 @@ MNIST_SETTINGS = {
     "run.batch_size": 50,
     "run.betas": (0.5, 0.9),
     "run.steps": 1000,
+    "run.precision": "auto",
+    "run.ema_decay": 0.995,
     "run.log_every": 50,
     "run.checkpoint_every": 250,
     "run.sample_every": 250,
