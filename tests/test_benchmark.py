@@ -32,8 +32,8 @@ def test_bench_json_reports_speed_memory_sizes_and_setup():
 def test_bench_reports_bad_settings_like_run():
     result = CliRunner().invoke(app, ["bench", "--precision", "fp8"])
     assert result.exit_code == 2
-    assert "error: run.precision: input should be 'fp32', 'bf16' or 'fp16', got 'fp8'" in \
-        result.output
+    assert ("error: run.precision: input should be 'auto', 'fp32', 'bf16' or 'fp16', got "
+            "'fp8'") in result.output
 
 
 def test_synthetic_data_takes_the_shape_kind_and_range_of_the_spec():

@@ -146,7 +146,7 @@ def test_listing_and_help_import_neither_torch_nor_plugin_code(argv):
 
 def test_sample_chooses_the_moving_average_or_the_live_weights(tmp_path):
     plain = tmp_path / "plain"
-    invoke("run", *TINY, "--out", str(plain), "--quiet")
+    invoke("run", *TINY, "--set", "run.ema_decay=0", "--out", str(plain), "--quiet")
     refused = invoke("sample", str(plain), "--ema", "--out", str(tmp_path / "x.safetensors"))
     assert refused.exit_code == 2 and "keeps no moving average" in refused.output
     averaged = tmp_path / "ema"

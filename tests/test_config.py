@@ -21,6 +21,8 @@ def test_defaults_are_wgan_gp_with_the_toy_code_settings(registry):
     assert (run.batch_size, run.betas) == (256, (0.5, 0.9))
     assert config.parts["constraint"].options.weight == 0.1
     assert config.parts["gen"].options.hidden == 512
+    # The first command's run, as measured (benchmarks/README.md): bf16 where native, with EMA.
+    assert (run.steps, run.precision, run.ema_decay) == (2400, "auto", 0.995)
 
 
 def test_clipping_brings_the_original_wgan_settings(registry):
