@@ -78,6 +78,12 @@ def test_a_run_records_and_resumes_the_plugin_file_it_was_composed_with(tmp_path
     drawn = CliRunner().invoke(app, ["sample", str(run), "--plugin", str(path), "--n", "8",
                                      "--out", str(tmp_path / "s.png")])
     assert drawn.exit_code == 0, drawn.output
+    registry_module._local_plugins.clear()
+    page = tmp_path / "report.html"
+    reported = CliRunner().invoke(app, ["report", str(run), "--eval", "--n", "20", "--plugin",
+                                        str(path), "--out", str(page)])
+    assert reported.exit_code == 0, reported.output
+    assert "W1" in page.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("source, message", [

@@ -140,6 +140,7 @@ def report(
     eval_: Annotated[bool, typer.Option("--eval", help="Add `wgan-kit eval`'s scores.")] = False,
     n: Annotated[int, typer.Option(min=2, max=1_000_000,
                                    help="Samples for --eval's scores.")] = 1000,
+    plugin: Plugins = None,
     threads: Threads = None,
 ) -> None:
     """One self-contained HTML page about one or more runs: config, metrics, overlaid curves,
@@ -148,6 +149,7 @@ def report(
     and samples."""
     set_threads(threads)
     try:
+        from ..core.registry import load_registry_with
         from ..evaluation.report import write_report
         from ..experiments import is_sweep_folder, sweep_status, write_sweep_report
 
@@ -157,7 +159,8 @@ def report(
         elif out is None:
             raise WganKitError("--out: name the page to write, e.g. --out report.html")
         else:
-            write_report(run_dirs, out, evaluate_n=n if eval_ else None)
+            write_report(run_dirs, out, evaluate_n=n if eval_ else None,
+                         registry=load_registry_with(plugin or []))
     except WganKitError as exc:
         raise fail(exc.problems) from None
     print(f"wrote {out}", file=sys.stderr)

@@ -19,12 +19,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..core.run_folder import RunFolder
 from ..errors import WganKitError
+
+if TYPE_CHECKING:
+    from ..core.registry import Registry
 
 FIGURE_INCHES = (6.4, 4.0)
 DPI = 100  # every plot is 640 × 400 pixels
@@ -156,8 +159,9 @@ def weight_histogram_png(critic: Any) -> bytes:
     return png_bytes(figure)
 
 
-def collect(path: Path, *, evaluate_n: int | None = None) -> RunPictures:
-    """Everything the report shows of the run in `path`."""
+def collect(path: Path, *, evaluate_n: int | None = None,
+            registry: Registry | None = None) -> RunPictures:
+    """Everything the report shows of the run in `path` (its parts from `registry`)."""
     folder = RunFolder.open(path)
     run = RunPictures(folder.path.name, folder.config.read_text(encoding="utf-8"),
                       read_metrics(folder))
@@ -169,7 +173,7 @@ def collect(path: Path, *, evaluate_n: int | None = None) -> RunPictures:
         return run
     from ..training.composition import resume
 
-    trainer = resume(folder.path)
+    trainer = resume(folder.path, registry=registry)
     data = trainer.parts.data
     if data.spec.kind == "points" and data.spec.shape == (2,):
         real = np.asarray(data.decode(data.held_out(1000, device=trainer.device)))
@@ -180,7 +184,7 @@ def collect(path: Path, *, evaluate_n: int | None = None) -> RunPictures:
     if evaluate_n:
         from .scores import evaluate
 
-        result = evaluate(trainer, evaluate_n, run=str(path))
+        result = evaluate(trainer, evaluate_n, run=str(path), registry=registry)
         run.scores = [(s.name, s.value, s.note) for s in result.scores]
     return run
 
@@ -239,9 +243,10 @@ STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1400px}"
          "pre{background:#f6f6f6;padding:1em}")
 
 
-def write_report(paths: Sequence[Path], out: Path, *, evaluate_n: int | None = None) -> Path:
+def write_report(paths: Sequence[Path], out: Path, *, evaluate_n: int | None = None,
+                 registry: Registry | None = None) -> Path:
     if out.suffix.lower() not in (".html", ".htm"):
         raise WganKitError(f"--out {out}: a report is an HTML page; name it *.html")
-    page = render([collect(path, evaluate_n=evaluate_n) for path in paths])
+    page = render([collect(path, evaluate_n=evaluate_n, registry=registry) for path in paths])
     out.write_text(page, encoding="utf-8")
     return out
