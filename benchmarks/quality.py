@@ -251,8 +251,7 @@ def train_plain(job: Job) -> tuple[Curve, Generate]:
                        precision=trainer.acceleration.precision)  # auto, resolved
     batches = data.batches(run.batch_size, seed=run.seed, device=torch.device("cpu"))
     curve = Curve(Scorer(data, job.n, trainer.generator.latent_dim, job.classifier), job.every,
-                  job.steps,
-                  job.seconds)
+                  job.steps, job.seconds)
     generate = in_eval_mode(loop.generator)
     curve.resumed = time.perf_counter()
     for step in range(1, job.steps + 1):
@@ -288,11 +287,10 @@ def run_job(job: Job) -> dict[str, Any]:
         images = scorer.images
         path = Path(job.pictures) / f"{job.case}-{job.column}-seed{job.seed}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        score = f"classifier FID {last['fid']:.1f}" if images else f"W1 {last['w1']:.3f}"
         save_picture(scorer.data.spec.kind, curve.last_samples(generate, 64 if images else
                                                                len(scorer.latent)), path,
                      real=None if images else scorer.real,
-                     title=f"{job.column}, seed {job.seed}, step {last['step']}: {score}")
+                     title=f"{job.column}, seed {job.seed}, step {last['step']}: {headline(last)}")
     return {**asdict(job), "curve": curve.points}
 
 
@@ -307,6 +305,11 @@ def in_own_process(job: Job) -> dict[str, Any]:
 
 
 # --- tables -------------------------------------------------------------------------------------
+
+def headline(point: dict[str, float]) -> str:
+    """A scored point's main number, named."""
+    return f"classifier FID {point['fid']:.2f}" if "fid" in point else f"W1 {point['w1']:.3f}"
+
 
 def coverage(point: dict[str, float]) -> tuple[int, int] | None:
     """(modes or classes covered, of how many), where the data has either."""
@@ -458,9 +461,8 @@ def main(argv: list[str] | None = None) -> None:
         for future in as_completed([pool.submit(run_chain, chain) for chain in chains]):
             for result in future.result():
                 last = result["curve"][-1]
-                score = f"classifier FID {last['fid']:.2f}" if "fid" in last else \
-                    f"W1 {last['w1']:.3f}"
-                print(f"# {result['case']} {result['column']} seed {result['seed']}: {score}, "
+                print(f"# {result['case']} {result['column']} seed {result['seed']}: "
+                      f"{headline(last)}, "
                       f"{'/'.join(map(str, coverage(last) or ('—',)))} covered, step "
                       f"{last['step']}, {last['seconds']:.0f} s", flush=True)
                 results.append(result)

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from wgan_kit.evaluation import classes_covered as covered_by_logits
-
+from wgan_kit.evaluation.scores import extract
 
 
 def command_line(name: str, description: str | None) -> argparse.ArgumentParser:
@@ -65,4 +65,4 @@ def write_results(out: Path, title: str, body: str, numbers: dict[str, Any]) -> 
 def classes_covered(extractor: Any, images: torch.Tensor) -> tuple[int, list[float]]:
     """wgan_kit.evaluation's classes covered of uint8 images (N, C, H, W), by the `classifier`
     features' logits: the count, and each class's share."""
-    return covered_by_logits(torch.cat([extractor.logits(part) for part in images.split(64)]))
+    return covered_by_logits(extract(extractor.logits, images))

@@ -7,6 +7,9 @@ from typing import NamedTuple
 
 from wgan_kit import SampleSpec, WganKitError
 
+# What an image source suggests, so that images get convolutional nets unless the user names others.
+CONVOLUTIONAL_NETS = {"gen.name": "dcgan", "critic.name": "dcgan"}
+
 
 class Kind(NamedTuple):
     plural: str

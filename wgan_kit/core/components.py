@@ -39,7 +39,8 @@ class Component:
     holds the settings the component's source paper used with it, as dotted keys
     (`"run.n_critic": 5`); they apply below anything the user sets. A data source may also suggest
     the nets that fit its samples (`"gen.name": "dcgan"`), used when nothing names them.
-    `pairs_only_with` lists `Pairing`s: a run choosing another name in that section is refused before anything is built.
+    `pairs_only_with` lists `Pairing`s: a run choosing another name in that section is refused
+    before anything is built.
     `package` and `version` are filled in by the registry; for a `--plugin` file, `file` is its
     path and `version` the SHA-256 of its text.
     """

@@ -26,7 +26,7 @@ import torch
 from pydantic import BaseModel, ValidationError
 from torch import nn
 
-from ..core.config import SECTIONS, RunSettings
+from ..core.config import NETS, SECTIONS, RunSettings
 from ..core.protocols import (
     Critic,
     DataSource,
@@ -87,7 +87,7 @@ def check_options(component: Component, options: Mapping[str, Any] | None = None
                  "each suggestion is a dotted key such as 'run.lr'", repr(key))
         _require(section != "run" or option in RunSettings.model_fields, who,
                  "each 'run.' suggestion names a run setting", repr(key))
-        _require(option != "name" or (component.kind == "data" and section in ("gen", "critic")),
+        _require(option != "name" or (component.kind == "data" and section in NETS),
                  who, "only a data source suggests plugins, and only the nets ('gen.name', "
                       "'critic.name')", repr(key))
     try:

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wgan_kit import Component, hookimpl
 
+from ..sample_shapes import CONVOLUTIONAL_NETS
+
 if TYPE_CHECKING:
     from wgan_kit import DataSource
 
@@ -41,4 +43,4 @@ def build(options: Cifar10Options) -> DataSource:
 def register_components(register):
     register(Component("data", "cifar10", build, Cifar10Options,
                        "CIFAR-10 from its official files at a local path (no download).",
-                       {"gen.name": "dcgan", "critic.name": "dcgan"}))
+                       CONVOLUTIONAL_NETS))

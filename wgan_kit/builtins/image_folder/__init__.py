@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wgan_kit import Component, hookimpl
 
+from ..sample_shapes import CONVOLUTIONAL_NETS
+
 if TYPE_CHECKING:
     from wgan_kit import DataSource
 
@@ -52,4 +54,4 @@ def build(options: ImageFolderOptions) -> DataSource:
 def register_components(register):
     register(Component("data", "images", build, ImageFolderOptions,
                        "Your own images: a folder or list of PNG/JPEG/WebP, resized and "
-                       "centre-cropped.", {"gen.name": "dcgan", "critic.name": "dcgan"}))
+                       "centre-cropped.", CONVOLUTIONAL_NETS))
