@@ -18,7 +18,6 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -29,7 +28,8 @@ from pathlib import Path
 import torch
 
 import wgan_kit
-from wgan_kit.evaluation.benchmark import SyntheticData, measure, peak_memory_mb, synthetic_batch
+from wgan_kit.evaluation.benchmark import (SyntheticData, machine, measure, peak_memory_mb,
+                                           synthetic_batch)
 from wgan_kit.core.config import parse_value
 from wgan_kit.core.randomness import seed_everything
 
@@ -152,12 +152,12 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     registry = wgan_kit.load_registry()
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").open()
-                if line.startswith("model name")), platform.machine()) \
-        if Path("/proc/cpuinfo").exists() else platform.machine()
-    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, {cpu}; "
-          f"{args.rounds} rounds of {args.gen_steps} generator steps after {args.warmup} warm-up; "
-          f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    host = machine()
+    print(f"torch {torch.__version__}, {args.device}, {host['threads']} threads "
+          f"({' '.join(f'{k}={v}' for k, v in host['thread_policy'].items())}), {host['cpu']} "
+          f"({host['cpu_capability']}); {args.rounds} rounds of {args.gen_steps} generator steps "
+          f"after {args.warmup} warm-up; load average at start {host['load_average']:.2f}",
+          flush=True)
     header = "| net | batch | precision | device | ours it/s | plain it/s | ratio (min–max) |"
     print(header + "\n|" + " --- |" * 7, flush=True)
     rows = []
@@ -170,7 +170,8 @@ def main() -> None:
                   f"{'; '.join(exc.problems)} | | |", flush=True)
             continue
         rows.append({"net": name, "batch": case.batch_size, "precision": precision,
-                     "device": args.device, "threads": torch.get_num_threads(), **result})
+                     "device": args.device, **result, **host,
+                     "load_average_at_end": round(os.getloadavg()[0], 2)})
         print(f"| {name} | {case.batch_size} | {precision} | {args.device} | "
               f"{result['ours_it_s']:.3g} | {result['plain_it_s']:.3g} | "
               f"{result['ratio']:.2f}× ({result['ratio_min']:.2f}–{result['ratio_max']:.2f}) |",

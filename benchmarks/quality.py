@@ -47,7 +47,9 @@ import wgan_kit
 # The scores of `wgan-kit eval`, reused so that every column is scored as a run is.
 from wgan_kit.evaluation import (as_channels_first, exact_w1, feature_extractor, image_scores,
                                  mode_coverage)
+from wgan_kit.evaluation.benchmark import machine
 from wgan_kit.evaluation.pictures import save_picture
+from wgan_kit.training.acceleration import native_precision
 from wgan_kit.core.config import parse_value
 from wgan_kit.core.registry import load_registry
 
@@ -291,7 +293,10 @@ def run_job(job: Job) -> dict[str, Any]:
                                                                len(scorer.latent)), path,
                      real=None if images else scorer.real,
                      title=f"{job.column}, seed {job.seed}, step {last['step']}: {headline(last)}")
-    return {**asdict(job), "curve": curve.points}
+    precision = job.options.get("run.precision") or composed(job).run.precision
+    if precision == "auto":
+        precision = native_precision(torch.device("cpu"))
+    return {**asdict(job), "curve": curve.points, "precision": precision, **machine()}
 
 
 def in_own_process(job: Job) -> dict[str, Any]:
@@ -352,9 +357,14 @@ def tables(case_name: str, results: list[dict[str, Any]], floor: float) -> str:
     key, name = ("fid", "classifier FID") if "fid" in first else ("w1", "W1")
     what = "classes" if "classes" in first else "modes"
     live = any(f"{key}_live" in r["curve"][-1] for r in results)
+    host = {k: results[0].get(k, "?") for k in ("cpu", "cpu_capability", "threads", "precision")}
+    loads = [r["load_average"] for r in results if "load_average" in r]
     lines = [f"### {case_name}: {case.summary}", "",
              f"{results[0]['steps']} generator steps; threshold: {threshold_text(case)}; {name} of "
              f"real samples against the held-out ones (the floor): {floor:.3f}", "",
+             f"{host['cpu']} ({host['cpu_capability']}), {host['threads']} thread(s) per run, "
+             f"wgan-kit at {host['precision']}, load average at the runs' ends "
+             f"{min(loads, default=0):.1f}–{max(loads, default=0):.1f}", "",
              f"| column | seed | steps | {name} |" + (f" {name} without EMA |" if live else "")
              + f" {what} | high-quality | first met at step | training s then | training s |",
              "| --- " * (9 + live) + "|"]

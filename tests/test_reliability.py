@@ -156,3 +156,87 @@ def test_an_unwritable_output_folder_is_reported_before_training(tmp_path):
     done = subprocess.run([wgan_kit_command(), "run", "--out", str(locked / "run")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "cannot write" in done.stderr
+
+
+# An objective that, once the file named by WGAN_KIT_TEST_HANG exists, blocks inside native code
+# for good: a second lock of a held pthread mutex, called through ctypes with the GIL released,
+# as a hung kernel would. No Python signal handler runs in the main thread after that.
+STUCK_OBJECTIVE = """
+import ctypes, os
+from wgan_kit import Component, NoOptions, hookimpl
+
+libc = ctypes.CDLL(None)
+mutex = ctypes.create_string_buffer(64)  # zeroed: PTHREAD_MUTEX_INITIALIZER on Linux
+
+class Stuck:
+    def critic_loss(self, real, fake):
+        if os.path.exists(os.environ["WGAN_KIT_TEST_HANG"]):
+            libc.pthread_mutex_lock(mutex)
+            libc.pthread_mutex_lock(mutex)  # never returns
+        return fake.mean() - real.mean()
+
+    def generator_loss(self, fake):
+        return -fake.mean()
+
+@hookimpl
+def register_components(register):
+    register(Component("objective", "stuck", lambda options: Stuck(), NoOptions, "Hangs."))
+"""
+
+
+def stuck_run(tmp_path: Path, *args: str) -> tuple[list[str], dict[str, str], Path]:
+    plugin, hang = tmp_path / "stuck.py", tmp_path / "hang-now"
+    plugin.write_text(STUCK_OBJECTIVE)
+    command = [wgan_kit_command(), "run", "--plugin", str(plugin), "--objective", "local:stuck",
+               "--steps", "100000", *SMALL, *args]
+    return command, {**os.environ, "WGAN_KIT_TEST_HANG": str(hang)}, hang
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the hang is a Linux pthread one")
+@pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_step_stuck_in_native_code_stops_at_the_second_signal(tmp_path, number, status):
+    out = tmp_path / "run"
+    command, env, hang = stuck_run(tmp_path, "--out", str(out), "--set", "run.checkpoint_every=1")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)
+    wait_for(lambda: logged_steps(out) >= 2)
+    hang.touch()
+    time.sleep(1.0)  # the step is stuck now
+    process.send_signal(number)
+    time.sleep(1.5)  # a second SIGTERM within a second would be taken for the same one
+    process.send_signal(number)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == status, stderr
+    assert "stopped at once; continue from the last checkpoint with: wgan-kit run --resume" \
+           in stderr and "did not return from native code" in stderr
+    assert load(max((out / "checkpoints").glob("*.safetensors")))[1]["step"] >= 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the hang is a Linux pthread one")
+def test_a_preflight_check_that_never_finishes_is_named_and_nothing_is_written(tmp_path):
+    out = tmp_path / "run"
+    command, env, hang = stuck_run(tmp_path, "--out", str(out), "--set", "run.preflight_limit=1")
+    hang.touch()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "error: preflight: the check 'first steps' did not finish in 1 s")
+    assert not out.exists()
+
+
+def test_a_slow_preflight_check_in_python_is_refused_with_its_name(tmp_path, monkeypatch):
+    import wgan_kit
+    from wgan_kit.builtins.wasserstein import WassersteinObjective
+
+    class Slow(WassersteinObjective):
+        def critic_loss(self, real_scores, fake_scores):
+            time.sleep(60)  # interrupted by the limit's signal
+            return super().critic_loss(real_scores, fake_scores)
+
+    trainer = wgan_kit.compose(objective=Slow(), steps=2, batch_size=8, preflight_limit=1,
+                               options={"gen.hidden": 8, "critic.hidden": 8})
+    started = time.monotonic()
+    with pytest.raises(wgan_kit.WganKitError, match="the check 'first steps' did not finish in 1 s"):
+        trainer.train(out=tmp_path / "run")
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "run").exists()

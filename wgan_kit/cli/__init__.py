@@ -6,10 +6,12 @@ import warnings
 
 # Each module registers its commands; imported in the order `wgan-kit --help` lists them.
 from . import training, results, sweep, inventory  # noqa: F401, I001
+from ..thread_policy import use_thread_policy
 from .app import app, missing_module, show_warning
 
 
 def main() -> None:
+    use_thread_policy()  # before any command loads torch (see wgan_kit/thread_policy.py)
     warnings.showwarning = show_warning
     try:
         app()

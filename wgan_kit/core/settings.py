@@ -80,6 +80,9 @@ class RunSettings(BaseModel):
                                description="Generator steps between the critic's losses on a "
                                            "training and a held-out real batch (WGAN-GP Figure "
                                            "5b); 0: never.")
+    preflight_limit: float = Field(120.0, ge=0, description="Seconds the preflight may take "
+                                   "(its checks run on a tiny batch and take seconds); past "
+                                   "them the check it is on is reported as stuck. 0: no limit.")
     keep_checkpoints: int = Field(3, ge=1, le=10**6, description="How many recent checkpoints to keep.")
     archive_every: int = Field(0, ge=0, le=10**9,
                                description="Also keep every checkpoint at a multiple of this "

@@ -8,9 +8,12 @@ torch.compile).
 
 from __future__ import annotations
 
+import os
+import platform
 import resource
 import sys
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +21,7 @@ import torch
 
 from ..core.engine import Trainer
 from ..core.protocols import SampleSpec
+from ..thread_policy import THREAD_POLICY
 
 
 class SyntheticData:
@@ -93,10 +97,25 @@ def measure(trainer: Trainer, *, gen_steps: int, warmup: int) -> dict[str, Any]:
         "fuse_critic": trainer.acceleration.fuse_critic,
         "lean_double_backward": run.lean_double_backward,
         "fused_optimizer": bool(trainer.critic_optimizer.defaults.get("fused")),
-        "channels_last": run.channels_last,
+        "channels_last": trainer.acceleration.channels_last,
         "compile": run.compile,
         "torch": torch.__version__,
+        **machine(),
     }
+
+
+def machine() -> dict[str, Any]:
+    """What a speed figure depends on besides the code: the CPU, the instructions torch's kernels
+    use on it, torch's threads and their waiting policy, and how busy the machine was."""
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").exists():
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").open()
+                    if line.startswith("model name")), cpu)
+    return {"cpu": cpu, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(),
+            "thread_policy": {key: os.environ.get(key, "unset")
+                              for key in (*THREAD_POLICY, "GOMP_SPINCOUNT", "OMP_NUM_THREADS")},
+            "load_average": round(os.getloadavg()[0], 2)}
 
 
 def peak_memory_mb(device: torch.device) -> float:

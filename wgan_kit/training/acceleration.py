@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -67,7 +68,8 @@ class Acceleration:
         self.device = device
         self.dtype = AUTOCAST_DTYPES[self.precision]
         self.fuse_critic = run.fuse_critic and not batch_coupled_modules(critic)
-        self.channels_last = run.channels_last
+        self.channels_last = run.channels_last and _channels_last_is_safe(
+            device, generator, critic)
         if self.channels_last:
             generator.to(memory_format=torch.channels_last)  # only 4-D weights change
             critic.to(memory_format=torch.channels_last)
@@ -212,6 +214,39 @@ class GradientScaling(torch.autograd.Function):
     def backward(ctx: Any, gradient: torch.Tensor) -> tuple[torch.Tensor, None]:
         (factor,) = ctx.saved_tensors
         return gradient * factor.to(gradient.dtype), None
+
+
+def faulty_channels_last_layers(net: nn.Module, isa: str) -> list[str]:
+    """The convolutions of `net` whose weight gradient in channels-last layout runs into a fault of
+    oneDNN's AVX2 kernels (torch 2.13's oneDNN 3.12): a 1×1 convolution with stride > 1 and 2 to 7
+    input channels, whose backward-weights kernel (`jit_1x1:avx2`) reads and writes out of its
+    buffers. It gave wrong weight gradients, crashed (SIGSEGV, SIGBUS) or never returned, in
+    torch's own backward as in the lean one; with AVX-512 kernels, or in the contiguous layout,
+    the same convolution is right. `isa`: the instructions oneDNN's kernels use."""
+    if not isa.startswith("AVX2"):
+        return []
+    return [name for name, module in net.named_modules()
+            if isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1)
+            and max(module.stride) > 1 and 1 < module.in_channels // module.groups < 8]
+
+
+def kernel_isa() -> str:
+    """The widest instructions torch's CPU kernels use here ("AVX2", "AVX512", ...), narrowed by
+    oneDNN's own limit when one is set (`ONEDNN_MAX_CPU_ISA`)."""
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    return "AVX2" if limit.startswith("AVX2") else torch.backends.cpu.get_cpu_capability()
+
+
+def _channels_last_is_safe(device: torch.device, *nets: nn.Module) -> bool:
+    if device.type != "cpu":
+        return True
+    faulty = [layer for net in nets for layer in faulty_channels_last_layers(net, kernel_isa())]
+    if faulty:
+        warnings.warn(f"run.channels_last: off for this run: on this CPU, oneDNN's AVX2 kernel "
+                      f"gets the weight gradient of a strided 1×1 convolution with 2-7 input "
+                      f"channels wrong in channels-last layout, or crashes ({', '.join(faulty)}); "
+                      "the contiguous layout is correct", WganKitWarning, stacklevel=3)
+    return not faulty
 
 
 def native_precision(device: torch.device) -> str:

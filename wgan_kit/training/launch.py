@@ -181,20 +181,25 @@ def train_here(trainer: Trainer, choices: Launch, rank: distributed.Rank | None 
     progress = _progress(choices.progress) if main else None
     handled = choices.handle_signals and threading.current_thread() is threading.main_thread()
     trainer.stop_requested = None
+
+    def stopped_at_once() -> str:
+        if trainer.folder and trainer.folder.checkpoint_steps():
+            hint = choices.resume_command.format(folder=str(trainer.folder.path))
+            return f"stopped at once; continue from the last checkpoint with: {hint}"
+        return "stopped at once, before the first checkpoint"
+
+    stopping = (stop_gracefully(trainer, announce=main, stopped_at_once=stopped_at_once)
+                if handled else contextlib.nullcontext())
     try:
-        with stop_gracefully(trainer, announce=main) if handled else contextlib.nullcontext():
+        with stopping:
             try:
                 metrics = trainer.fit(progress)
             finally:
                 if isinstance(progress, (BarProgress, LineProgress)):
                     progress.stop()
-    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last checkpoint kept
-        if main and trainer.folder and trainer.folder.checkpoint_steps():
-            hint = choices.resume_command.format(folder=str(trainer.folder.path))
-            print(f"stopped at once; continue from the last checkpoint with: {hint}",
-                  file=sys.stderr)
-        elif main:
-            print("stopped at once, before the first checkpoint", file=sys.stderr)
+    except KeyboardInterrupt:  # a second Ctrl-C or SIGTERM: the last checkpoint kept
+        if main:
+            print(stopped_at_once(), file=sys.stderr)
         raise
     folder = trainer.folder.path if trainer.folder else None
     if trainer.stop_requested is not None and main:

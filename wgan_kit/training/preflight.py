@@ -22,12 +22,17 @@ The checks guard the ways a WGAN run is known to fail:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
 import json
+import os
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
@@ -50,6 +55,8 @@ if TYPE_CHECKING:
 PASS, WARN, FAIL = "pass", "warn", "fail"
 TINY_BATCH = 8  # samples per batch in every check: enough to see coupling, cheap for any net
 REHEARSAL_STEPS = 2  # generator steps (each after n_critic critic steps) of the first-steps check
+GRACE_S = 5.0  # how long a check past the time limit has to return before the process ends
+_in_progress = {"check": "device"}  # the check running now, for the time limit's message
 GROWTH_LIMIT = 1e3  # |critic loss| + penalty beyond this many times max(initial, 1): exploding
 SECTION_4 = "WGAN-GP Section 4, 'No critic batch normalization'"
 
@@ -67,6 +74,7 @@ def preflight_check(name: str) -> Callable[[Callable[..., Verdict]], Callable[..
     def decorate(function: Callable[..., Verdict]) -> Callable[..., Check]:
         @functools.wraps(function)
         def checked(*args: Any, **kwargs: Any) -> Check:
+            _in_progress["check"] = name
             try:
                 return Check(name, *function(*args, **kwargs))
             except Exception as exc:
@@ -369,6 +377,7 @@ def plugin_checks(trainer: Trainer, hooks: HookRelay) -> list[Check]:
     broken one is reported (as a warning) and the others still run."""
     checks: list[Check] = []
     for hook in hooks.preflight_checks.get_hookimpls():
+        _in_progress["check"] = f"plugin {hook.plugin_name}"
         try:
             returned = list(hook.function(trainer=trainer))
             if not all(isinstance(c, Check) for c in returned):
@@ -414,12 +423,55 @@ def run_preflight(trainer: Trainer, registry: Registry | None = None, *,
     were."""
     hooks = registry.hooks.hook if registry is not None else hooks
     started = time.perf_counter()
-    with randomness.installed(randomness.capture()):  # the caller's streams come back afterwards
+    with _time_limit(trainer.run.preflight_limit), \
+            randomness.installed(randomness.capture()):  # the caller's streams come back after
         randomness.seed_everything(trainer.run.seed)
         checks = _built_in_checks(trainer)
         if hooks is not None:
             checks += plugin_checks(trainer, hooks)
     return Preflight(checks, time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """The checks take seconds on a tiny batch; one that has not returned after `seconds` is
+    stuck (a hung kernel would hold the run forever before its first step). The main thread is
+    then interrupted and the check named in a `WganKitError`; a check stuck in native code, which
+    no exception reaches, ends the process with the same line and status 2. Nothing is written
+    yet either way."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    finished, expired, lock = threading.Event(), threading.Event(), threading.Lock()
+
+    def message() -> str:
+        return (f"preflight: the check {_in_progress['check']!r} did not finish in {seconds:g} s "
+                "(a stuck kernel?); nothing was written. Give it longer with --set "
+                "run.preflight_limit=SECONDS, or skip the preflight with --no-preflight")
+
+    def expire() -> None:
+        with lock:
+            if finished.is_set():
+                return
+            expired.set()  # a real signal, which also wakes a system call the check waits in
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        if not finished.wait(GRACE_S):
+            print(f"error: {message()}", file=sys.stderr, flush=True)
+            os._exit(2)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except KeyboardInterrupt:
+        if expired.is_set():
+            raise WganKitError(message()) from None
+        raise
+    finally:
+        with lock:
+            finished.set()
+        timer.cancel()
 
 
 def _built_in_checks(trainer: Trainer) -> list[Check]:
