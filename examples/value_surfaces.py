@@ -53,9 +53,11 @@ def fixed_generator(real: torch.Tensor, noise: torch.Generator | None = None) ->
 def train_critic(data: str, constraint: str) -> wgan_kit.Trainer:
     """A composed trainer whose critic has been trained alone, against the fixed generator."""
     # He-uniform, as the released TF gan_toy.py that drew Figure 1 (the mlp's points default is
-    # its PyTorch port's N(0, 0.02)).
+    # its PyTorch port's N(0, 0.02)), and that code's step sizes: Adam at 1e-4 with the penalty,
+    # RMSProp at 5e-5 with clipping (wgan-kit's toy default is 3e-4).
     trainer = wgan_kit.compose(data=data, critic="mlp", constraint=constraint, seed=args.seed,
-                               device="cpu", options={"critic.hidden": HIDDEN, "critic.init": "he"})
+                               device="cpu", lr=1e-4 if constraint == "gp" else 5e-5,
+                               options={"critic.hidden": HIDDEN, "critic.init": "he"})
     critic, parts, optimizer = trainer.critic, trainer.parts, trainer.critic_optimizer
     real_batches = parts.data.batches(trainer.run.batch_size, seed=args.seed,
                                       device=trainer.device)

@@ -55,10 +55,11 @@ def test_gradient_norms_and_violation_rate_of_a_linear_critic(registry, slope, v
 
 
 def test_violation_rate_and_maximum_follow_the_logged_window(tiny_trainer):
-    metrics = tiny_trainer(steps=6, log_every=3).train()
+    trainer = tiny_trainer(steps=6, log_every=3)
+    metrics = trainer.train()
     assert 0.0 <= metrics["lipschitz_violation"] <= 1.0
     assert metrics["grad_norm_max"] >= metrics["grad_norm"] > 0
-    assert metrics["lr_generator"] == metrics["lr_critic"] == 1e-4
+    assert metrics["lr_generator"] == metrics["lr_critic"] == trainer.run.lr
 
 
 def test_running_maxima_are_taken_over_every_value_since_the_last_pop():

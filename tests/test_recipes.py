@@ -20,8 +20,9 @@ from wgan_kit.core.config import load_toml, parse_assignments
 TABLE = {
     "wgan-gp": dict(objective="wgan", constraint="gp", weight=10.0, optimizer="adam", lr=1e-4,
                     betas=(0.0, 0.9), n_critic=5, batch_size=64, lr_schedule="constant"),
-    "wgan-gp-toy": dict(objective="wgan", constraint="gp", weight=0.1, optimizer="adam", lr=1e-4,
-                        betas=(0.5, 0.9), n_critic=5, batch_size=256, lr_schedule="constant"),
+    "wgan-gp-toy": dict(gen="mlp", critic="mlp", objective="wgan", constraint="gp", weight=0.1,
+                        optimizer="adam", lr=1e-4, betas=(0.5, 0.9), n_critic=5, batch_size=256,
+                        lr_schedule="constant", ema_decay=0.0),
     "wgan-gp-cifar-resnet": dict(gen="resnet", critic="resnet", data="cifar10",
                                  objective="wgan", constraint="gp", weight=10.0, optimizer="adam",
                                  lr=2e-4, betas=(0.0, 0.9), n_critic=5, batch_size=64,
@@ -60,6 +61,13 @@ def test_every_recipe_resolves_to_its_published_values(registry, name):
             assert getattr(constraint, option) == expected.pop(option), option
     for setting, value in expected.items():
         assert getattr(config.run, setting) == value, setting
+
+
+def test_the_toy_recipe_keeps_the_released_codes_512_wide_nets_where_the_default_is_narrower(
+        registry):
+    default, recipe = (resolve_layers([], registry, recipe=name) for name in (None, "wgan-gp-toy"))
+    assert default.parts["gen"].options.hidden == default.parts["critic"].options.hidden == 256
+    assert recipe.parts["gen"].options.hidden == recipe.parts["critic"].options.hidden == 512
 
 
 def test_a_recipe_is_above_suggestions_and_below_config_flags_and_set(tmp_path, registry):

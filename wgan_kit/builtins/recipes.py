@@ -24,11 +24,14 @@ WGAN_GP = Recipe(
 
 WGAN_GP_TOY = Recipe(
     "wgan-gp-toy",
-    {"objective.name": "wgan", "constraint.name": "gp", "constraint.weight": 0.1,
+    {"gen.name": "mlp", "critic.name": "mlp", "gen.hidden": 512, "critic.hidden": 512,
+     "objective.name": "wgan", "constraint.name": "gp", "constraint.weight": 0.1,
      "run.optimizer": "adam", "run.lr": 1e-4, "run.betas": (0.5, 0.9), "run.lr_schedule": "constant",
-     "run.n_critic": 5, "run.batch_size": 256},
-    "WGAN-GP on the 2-D toy sets: λ = 0.1, n_critic = 5, Adam α = 1e-4, β = (0.5, 0.9), m = 256.",
-    "released gan_toy.py (LAMBDA = .1, CRITIC_ITERS = 5, BATCH_SIZE = 256); WGAN-GP Section 3",
+     "run.n_critic": 5, "run.batch_size": 256, "run.ema_decay": 0.0},
+    "WGAN-GP on the 2-D toy sets: 512-wide ReLU MLPs, λ = 0.1, n_critic = 5, Adam α = 1e-4, "
+    "β = (0.5, 0.9), m = 256, no moving average.",
+    "released gan_toy.py (DIM = 512, LAMBDA = .1, CRITIC_ITERS = 5, BATCH_SIZE = 256); WGAN-GP "
+    "Section 3",
 )
 
 WGAN_GP_CIFAR_RESNET = Recipe(

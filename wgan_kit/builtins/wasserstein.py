@@ -17,9 +17,10 @@ from wgan_kit import Component, NoOptions, hookimpl
 if TYPE_CHECKING:
     from torch import Tensor
 
+# Algorithm 1's defaults. Its step size α = 1e-4 is `run.lr`'s own default rather than a
+# suggestion, so that a data source may suggest one tuned to it (the toy sets do).
 ALGORITHM_1 = {
     "run.optimizer": "adam",
-    "run.lr": 1e-4,
     "run.betas": (0.0, 0.9),
     "run.n_critic": 5,
     "run.batch_size": 64,

@@ -37,6 +37,10 @@ DEFAULT_NAMES = {"gen": "mlp", "critic": "mlp", "constraint": "gp", "objective":
 NETS = ("gen", "critic")  # the sections whose default the data source may suggest
 # Whose suggestions win when two components suggest the same key: the more specific, later.
 SUGGESTION_ORDER = ("gen", "critic", "objective", "constraint", "data")
+# Except the optimizer and its step size, which belong to a method (DCGAN's Adam at 2e-4, LSGAN's
+# and weight clipping's RMSProp): a data source's apply only where the objective and the
+# constraint name none, as for the Wasserstein loss with a penalty (the toy sets' 3e-4).
+METHOD_SETTINGS = ("run.optimizer", "run.lr")
 
 RESUMABLE = ("steps", "device")  # the only settings a resumed run may change
 
@@ -240,9 +244,13 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
     problems += _unpaired(chosen)
 
     values: Layer = {"run": {}, **{section: {} for section in chosen}}
+    by_method = {key for section in ("objective", "constraint") if section in chosen
+                 for key in chosen[section].suggests if key in METHOD_SETTINGS}
     for section in SUGGESTION_ORDER:
         if section in chosen:
             for key, value in chosen[section].suggests.items():
+                if section == "data" and key in by_method:
+                    continue
                 target, _, option = key.partition(".")
                 fields = (RunSettings.model_fields if target == "run" else
                           chosen[target].options.model_fields if target in chosen else {})

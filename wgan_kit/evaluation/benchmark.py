@@ -21,7 +21,6 @@ import torch
 
 from ..core.engine import Trainer
 from ..core.protocols import SampleSpec
-from ..thread_policy import THREAD_POLICY
 
 
 class SyntheticData:
@@ -114,7 +113,7 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "threads": torch.get_num_threads(),
             "thread_policy": {key: os.environ.get(key, "unset")
-                              for key in (*THREAD_POLICY, "GOMP_SPINCOUNT", "OMP_NUM_THREADS")},
+                              for key in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")},
             "load_average": round(os.getloadavg()[0], 2)}
 
 
