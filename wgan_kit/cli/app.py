@@ -11,7 +11,7 @@ from rich.console import Console
 
 app = typer.Typer(
     help="Train Wasserstein GANs (WGAN-GP, WGAN with clipping) and their baselines from plugins.\n\n"
-         "Start with `wgan-kit run`: WGAN-GP on the 8-Gaussians toy set, about two minutes on a CPU.\n\n"
+         "Start with `wgan-kit run`: WGAN-GP on the 8-Gaussians toy set, two to three minutes on a CPU.\n\n"
          "Every command sets GOMP_SPINCOUNT=1000 before torch loads, unless the environment sets it "
          "or OMP_WAIT_POLICY: torch's threads then wait without taking a core from another busy "
          "process (the toy run went twice as fast beside one; benchmarks/threads.py).",
