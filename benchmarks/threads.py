@@ -95,16 +95,15 @@ def main() -> None:
             measured = {}
             for name, environment in policies.items():
                 start_load = os.getloadavg()[0]
-                measured[name] = run_compare(environment, args)
-                rows.append({"busy": busy, "policy": name, "environment": environment,
-                             "load_average": start_load, **measured[name]})
+                measured[name] = {"busy": busy, "policy": name, "environment": environment,
+                                  "load_average": start_load, **run_compare(environment, args)}
+            rows += measured.values()
             yardstick = measured.get("torch default", {}).get("plain_it_s")
             for name, result in measured.items():
                 versus = (f"{result['ours_it_s'] / yardstick:.2f}×" if yardstick else "—")
-                start_load = next(r["load_average"] for r in rows
-                                  if r["busy"] == busy and r["policy"] == name)
-                print(f"| {busy} | {name} | {start_load:.2f} | {result['ours_it_s']:.3g} | "
-                      f"{result['plain_it_s']:.3g} | {versus} |", flush=True)
+                print(f"| {busy} | {name} | {result['load_average']:.2f} | "
+                      f"{result['ours_it_s']:.3g} | {result['plain_it_s']:.3g} | {versus} |",
+                      flush=True)
         finally:
             for process in load:
                 process.kill()
