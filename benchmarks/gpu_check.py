@@ -48,7 +48,7 @@ from torch.utils.flop_counter import flop_registry
 import wgan_kit
 
 # wgan-kit's internal modules, all imported here (the public API serves everything else):
-from wgan_kit.training.acceleration import PenaltyPass
+from wgan_kit.core.engine.acceleration import PenaltyPass
 from wgan_kit.evaluation.benchmark import SyntheticData, synthetic_batch
 from wgan_kit.training.preflight import run_preflight
 

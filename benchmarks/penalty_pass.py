@@ -2,7 +2,7 @@
 
 One forward of the critic over the interpolates, the inner gradient and the double backward into
 the critic's weights, as a critic step runs them (`run.lean_double_backward`,
-`wgan_kit/double_backward.py`). Both versions take turns in one process; the table gives the
+`wgan_kit/core/engine/double_backward.py`). Both versions take turns in one process; the table gives the
 median time of each and the median of the per-round ratios.
 
     python benchmarks/penalty_pass.py                          # CIFAR ResNet, fp32 and bf16
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 import wgan_kit
-from wgan_kit.training.acceleration import PenaltyPass
+from wgan_kit.core.engine.acceleration import PenaltyPass
 from wgan_kit.evaluation.benchmark import SyntheticData, synthetic_batch
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 

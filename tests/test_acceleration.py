@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import wgan_kit
-from wgan_kit.training.acceleration import (PenaltyPass, faulty_channels_last_layers,
+from wgan_kit.core.engine.acceleration import (PenaltyPass, faulty_channels_last_layers,
                                             native_precision)
-from wgan_kit.training.double_backward import LeanDoubleBackward
+from wgan_kit.core.engine.double_backward import LeanDoubleBackward
 from wgan_kit.builtins.consistency_term import ConsistencyTerm
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 

@@ -16,7 +16,7 @@ from torch import nn
 import wgan_kit
 from wgan_kit import WganKitError
 from wgan_kit.training import distributed
-from wgan_kit.training.acceleration import PenaltyPass
+from wgan_kit.core.engine.acceleration import PenaltyPass
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 from wgan_kit.builtins.streams import to_device
 from wgan_kit.training.preflight import run_preflight

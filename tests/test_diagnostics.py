@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import wgan_kit
-from wgan_kit.core.metrics import RunningMeans
+from wgan_kit.core.engine.metrics import RunningMeans
 
 
 class FixedPoints:

@@ -96,9 +96,9 @@ def train_rank(index: int, port: int, folder: str) -> None:
             distributed.shard(make_trainer("builtin", 15), rank)
         for kind in ("builtin", "sharded"):
             trainer = make_trainer(kind, 2 * PER_RANK)
-            distributed.shard(trainer, rank)
-            assert trainer.run.batch_size == PER_RANK
-            metrics = trainer.train()
+            trainer.launch_as(folder=None, parallel=distributed.shard(trainer, rank))
+            assert trainer.batch_size == PER_RANK
+            metrics = trainer.fit()
             torch.save(weights(trainer), f"{folder}/{kind}-{index}.pt")
             torch.save(metrics, f"{folder}/{kind}-metrics-{index}.pt")
         finished = True
@@ -116,7 +116,7 @@ class StopRequestAt:
 
     def advance(self, step: int, metrics) -> None:
         if step == self.step:
-            self.trainer.stop_requested = signal.SIGTERM
+            self.trainer.request_stop(signal.SIGTERM)
 
     def note(self, text: str) -> None: ...
 
@@ -131,9 +131,9 @@ def stop_one_rank(index: int, port: int, folder: str) -> None:
     distributed.join(rank, "cpu")
     try:
         trainer = make_trainer("builtin", 2 * PER_RANK)
-        trainer.run = trainer.run.model_copy(update={"steps": 10})
-        distributed.shard(trainer, rank)
-        trainer.train(progress=StopRequestAt(trainer, 2) if index == 1 else None)
+        trainer.change_run(steps=10)
+        trainer.launch_as(folder=None, parallel=distributed.shard(trainer, rank))
+        trainer.fit(StopRequestAt(trainer, 2) if index == 1 else None)
         Path(folder, f"stopped-{index}").write_text(f"{trainer.step} {trainer.stop_requested}")
     finally:
         distributed.leave(finished=False)

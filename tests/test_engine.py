@@ -80,7 +80,7 @@ def test_generator_step_leaves_the_critic_untouched_and_gradient_free(tiny_train
     trainer.train()
     before = [p.clone() for p in trainer.critic.parameters()]
     trainer.critic_optimizer.step = lambda: None  # the generator step alone must not move D
-    trainer.run = trainer.run.model_copy(update={"steps": 2})
+    trainer.change_run(steps=2)
     trainer.train()
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.critic.parameters()))
     assert all(p.requires_grad for p in trainer.critic.parameters())

@@ -31,7 +31,7 @@ from wgan_kit.experiments import (  # noqa: E402
     sweep_status,
 )
 from wgan_kit.cli import app  # noqa: E402
-from wgan_kit.core.metrics import LOGGED_METRICS  # noqa: E402
+from wgan_kit.core.engine.metrics import LOGGED_METRICS  # noqa: E402
 from wgan_kit.experiments import study as studies  # noqa: E402
 
 TINY_RUN = {"run": {"steps": 4, "batch_size": 16, "log_every": 2, "checkpoint_every": 2,

@@ -11,7 +11,7 @@ import torch
 import wgan_kit
 from wgan_kit.core.checkpoint import load
 from wgan_kit.core.settings import RunSettings
-from wgan_kit.core.optimizers import learning_rate, warmed_up_decay
+from wgan_kit.core.engine.optimizers import learning_rate, warmed_up_decay
 
 
 class LearningRates:
@@ -92,7 +92,7 @@ def test_moving_average_follows_its_definition(tiny_trainer):
         torch.testing.assert_close(average, 0.1 * before + 0.9 * live)
     average, live = ([p.clone() for p in net.parameters()]
                      for net in (trainer.ema_generator, trainer.generator))
-    trainer.run = trainer.run.model_copy(update={"steps": 2})
+    trainer.change_run(steps=2)
     trainer.train()  # the second: d = min(0.75, 2 / 11)
     for before, now, new in zip(average, trainer.generator.parameters(),
                                 trainer.ema_generator.parameters()):
@@ -125,7 +125,7 @@ def test_schedule_and_moving_average_survive_resume_bit_exactly(tmp_path, tiny_t
 
 def test_the_original_wgan_critic_schedule(tiny_trainer):
     """WGAN's code: 100 critic steps for the first 25 generator steps and every 500th."""
-    from wgan_kit.core.optimizers import critic_steps
+    from wgan_kit.core.engine.optimizers import critic_steps
 
     run = tiny_trainer(critic_schedule="wgan", n_critic=5).run
     assert [critic_steps(run, step) for step in (0, 24, 25, 499, 500, 501, 1000)] == [

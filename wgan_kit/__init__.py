@@ -28,16 +28,17 @@ from .core.registry import PLUGIN_API, Registry, load_registry, register
 from .errors import WganKitError, WganKitWarning
 
 if TYPE_CHECKING:
-    from .core.engine import Trainer
-    from .core.metrics import RunResult
-    from .training.composition import compose, resume
+    from .core.engine import Engine
+    from .core.engine.metrics import RunResult
+    from .training.composition import Plan, Trainer, compose, resume
     from .training.launch import Launch, launch
 
 __version__ = "0.1.0"
 
 _HEAVY = {"compose": "training.composition", "resume": "training.composition",
-          "Trainer": "core.engine", "RunResult": "core.metrics", "launch": "training.launch",
-          "Launch": "training.launch"}
+          "Trainer": "training.composition", "Plan": "training.composition",
+          "Engine": "core.engine", "RunResult": "core.engine.metrics",
+          "launch": "training.launch", "Launch": "training.launch"}
 
 
 def __getattr__(name: str) -> Any:
@@ -53,6 +54,7 @@ __all__ = [
     "Component",
     "Critic",
     "DataSource",
+    "Engine",
     "Generator",
     "Launch",
     "LipschitzConstraint",
@@ -61,6 +63,7 @@ __all__ = [
     "PLUGIN_API",
     "Pairing",
     "Penalty",
+    "Plan",
     "Recipe",
     "Registry",
     "RunResult",

@@ -15,13 +15,13 @@ from wgan_kit import hookimpl
 if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
-    from wgan_kit import Trainer
+    from wgan_kit import RunView
 
-_writers: WeakKeyDictionary[Trainer, SummaryWriter] = WeakKeyDictionary()
+_writers: WeakKeyDictionary[RunView, SummaryWriter] = WeakKeyDictionary()
 
 
 @hookimpl
-def run_started(trainer: Trainer) -> None:
+def run_started(trainer: RunView) -> None:
     if trainer.folder is None:
         return
     try:
@@ -33,7 +33,7 @@ def run_started(trainer: Trainer) -> None:
 
 
 @hookimpl
-def step_logged(trainer: Trainer, metrics: dict[str, float]) -> None:
+def step_logged(trainer: RunView, metrics: dict[str, float]) -> None:
     writer = _writers.get(trainer)
     if writer is None:
         return
@@ -44,7 +44,7 @@ def step_logged(trainer: Trainer, metrics: dict[str, float]) -> None:
 
 
 @hookimpl
-def run_finished(trainer: Trainer) -> None:
+def run_finished(trainer: RunView) -> None:
     writer = _writers.pop(trainer, None)
     if writer is not None:
         writer.close()

@@ -58,6 +58,7 @@ def run(
     metrics.jsonl, safetensors checkpoints, pictures of samples and preflight.json.
     """
     from ..training.interrupts import EXIT_STATUS
+    from ..training.composition import Plan
     from ..training.launch import CLI_RESUME, Launch, launch
 
     try:
@@ -72,13 +73,14 @@ def run(
             kept = _naming_the_recorded(flags, resume, registry)
             refuse_changes_on_resume(flags.given(besides=RESUMABLE_FLAGS + kept) + [
                 flag for flag, value in (("--out", out), ("--overwrite", overwrite)) if value])
-            result = launch(None, choices, registry, resume_from=resume,
-                            changes={"steps": flags.steps, "device": flags.device})
+            result = launch(Plan.resuming(resume, {"steps": flags.steps, "device": flags.device}),
+                            choices, registry)
         else:
             settings = flags.settings(registry)
             default = Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-{settings.name_of('gen')}-"
                                       f"{settings.name_of('constraint')}")
-            result = launch(settings, dataclasses.replace(choices, out=out or default), registry)
+            result = launch(Plan.new(settings), dataclasses.replace(choices, out=out or default),
+                            registry)
     except WganKitError as exc:
         raise fail(exc.problems) from None
     except KeyboardInterrupt:  # a second Ctrl-C; the launch said what is left

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from pathlib import Path
 
     import torch
     from torch import Tensor, nn
@@ -171,6 +172,15 @@ class RunView(Protocol):
 
     @property
     def critic(self) -> nn.Module: ...
+
+
+class PictureWriter(Protocol):
+    """Draws decoded samples of a kind ("points", "image", "sequence") to a picture file, with
+    real ones beside them where the kind shows both; False when it cannot draw that kind. The
+    launch path hands the engine one (wgan_kit.evaluation.pictures.save_picture)."""
+
+    def __call__(self, kind: str, generated: Any, path: Path, *, real: Any = None,
+                 title: str = "") -> bool: ...
 
 
 class Progress(Protocol):

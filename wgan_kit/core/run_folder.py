@@ -45,17 +45,16 @@ class RunFolder:
             raise WganKitError(f"--out {folder.path}: cannot write in {existing}")
         return folder
 
-    @classmethod
-    def create(cls, path: str | Path, *, overwrite: bool = False) -> RunFolder:
-        """A new run folder; an existing run there is refused unless `overwrite`."""
-        folder = cls.check(path, overwrite=overwrite)
-        folder._check_writable()
-        for name in folder._owned():  # only what a run writes: never the user's other files
-            target = folder.path / name
+    def create(self) -> RunFolder:
+        """Make this checked folder (`RunFolder.check`) a new run's, replacing what an earlier
+        run wrote there (only that: never the user's other files)."""
+        self._check_writable()
+        for name in self._owned():
+            target = self.path / name
             shutil.rmtree(target) if target.is_dir() else target.unlink()
-        folder.checkpoints.mkdir(parents=True, exist_ok=True)
-        folder.samples.mkdir(exist_ok=True)
-        return folder
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        self.samples.mkdir(exist_ok=True)
+        return self
 
     @classmethod
     def open(cls, path: str | Path) -> RunFolder:

@@ -87,7 +87,7 @@ class RunSettings(BaseModel):
     archive_every: int = Field(0, ge=0, le=10**9,
                                description="Also keep every checkpoint at a multiple of this "
                                            "step, for good (0: none).")
-    # Speed switches (wgan_kit/training/acceleration.py); none changes what Algorithm 1 computes.
+    # Speed switches (wgan_kit/core/engine/acceleration.py); none changes what Algorithm 1 computes.
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "fp32", description="Arithmetic of the nets: fp32, bf16 autocast (fast on recent CPUs and "
                             "GPUs), fp16 autocast with a gradient scaler (for CUDA), or auto: bf16 "

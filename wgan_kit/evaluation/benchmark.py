@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..core.engine import Trainer
+from ..training.composition import Trainer
 from ..core.protocols import SampleSpec
 
 
@@ -65,17 +65,16 @@ def synthetic_batch(spec: SampleSpec, n: int, *, seed: int, device: torch.device
 def measure(trainer: Trainer, *, gen_steps: int, warmup: int) -> dict[str, Any]:
     """Train `warmup` generator steps, then time `gen_steps` more; speed, memory and sizes."""
     run = trainer.run
-    trainer.run = run.model_copy(update={"steps": trainer.step + warmup,
-                                         "log_every": 10**9})
+    trainer.change_run(steps=trainer.step + warmup, log_every=10**9)
     trainer.train()
     if trainer.device.type == "cuda":
         torch.cuda.synchronize(trainer.device)
         torch.cuda.reset_peak_memory_stats(trainer.device)
-    trainer.run = trainer.run.model_copy(update={"steps": trainer.step + gen_steps})
+    trainer.change_run(steps=trainer.step + gen_steps)
     start = time.perf_counter()
     trainer.train()  # its last step logs, which waits for the device to finish
     seconds = time.perf_counter() - start
-    trainer.run = trainer.run.model_copy(update={"log_every": run.log_every})
+    trainer.change_run(log_every=run.log_every)
     gen_steps_per_s = gen_steps / seconds
     return {
         "gen_steps_per_s": round(gen_steps_per_s, 3),

@@ -35,7 +35,7 @@ from ..core.config import _validate
 from ..errors import WganKitError
 
 if TYPE_CHECKING:
-    from ..core.engine import Trainer
+    from ..core.engine import Engine
     from ..core.protocols import DataSource
     from ..core.registry import Registry
 
@@ -243,7 +243,7 @@ def feature_extractor(name: str | None, data: DataSource, registry: Registry,
 
 # --- a run --------------------------------------------------------------------------------------
 
-def evaluate(trainer: Trainer, n: int = 2500, *, seed: int = 0, features: str | None = None,
+def evaluate(trainer: Engine, n: int = 2500, *, seed: int = 0, features: str | None = None,
              feature_options: Mapping[str, Any] | None = None, registry: Registry | None = None,
              run: str = "") -> Evaluation:
     """The scores that fit the run's data kind, on n generated samples (latent seed `seed`);

@@ -32,6 +32,7 @@ from wgan_kit import WganKitError, hookimpl
 from . import study as studies
 from .internals import (
     Launch,
+    Plan,
     RunFolder,
     dotted_layer,
     evaluate,
@@ -115,12 +116,12 @@ def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path, *, continue_with:
     os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE] = spec.sweep.name, str(trial.number)
     try:
         if RunFolder(folder).checkpoint_steps():
-            logged = launch(None, Launch(resume_command=hint), registry, resume_from=folder)
+            logged = launch(Plan.resuming(folder), Launch(resume_command=hint), registry)
         else:  # an attempt stopped before its first checkpoint left only a config behind
             resolved = resolve_settings(registry, overrides=dotted_layer(
                 spec.options(settings), "sweep"))
-            logged = launch(resolved, Launch(out=folder, overwrite=True, resume_command=hint),
-                            registry)
+            logged = launch(Plan.new(resolved),
+                            Launch(out=folder, overwrite=True, resume_command=hint), registry)
     finally:
         del os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE]
     if not logged.finished:

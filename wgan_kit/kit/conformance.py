@@ -38,7 +38,7 @@ from ..core.protocols import (
 )
 from ..core.registry import Component, Registry, load_registry
 from ..errors import WganKitError
-from ..training.acceleration import batch_coupled_modules
+from ..core.engine.acceleration import batch_coupled_modules
 from ..training.penalty_contract import penalty_contract
 
 __all__ = ["CHECKS", "N", "REFERENCE_CRITICS", "TINY_SPECS", "ReferenceConvCritic",

@@ -1,12 +1,15 @@
 """Composing a run from names (or the user's own objects) into a `Trainer`, for the CLI and Python
-alike; wgan_kit/training/launch.py runs it."""
+alike: an `Engine` (wgan_kit/core/engine/) that trains itself through the launch path
+(wgan_kit/training/launch.py), and the `Plan` by which each process of a launch builds its own."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+import tomllib
 
 import torch
 from torch import nn
@@ -18,7 +21,9 @@ from ..core.config import (
     refuse_changes_on_resume,
     resolve_settings,
 )
-from ..core.engine import Trainer
+from ..core.engine import Engine
+from ..core.engine.acceleration import batch_coupled_modules
+from ..core.engine.metrics import RunResult
 from ..core.protocols import (
     Critic,
     DataSource,
@@ -26,6 +31,7 @@ from ..core.protocols import (
     LipschitzConstraint,
     Objective,
     Parts,
+    Progress,
     SampleSpec,
 )
 from ..core.randomness import seed_everything
@@ -33,13 +39,101 @@ from ..core.registry import Registry, load_registry
 from ..core.run_folder import RunFolder
 from ..core.settings import SECTIONS, RunConfig
 from ..errors import WganKitError
-from .acceleration import batch_coupled_modules
+from .launch import Launch, launch, train_here
 
 if TYPE_CHECKING:
     from pluggy import HookRelay
 
 PROTOCOLS = {"gen": Generator, "critic": Critic, "constraint": LipschitzConstraint,
              "objective": Objective, "data": DataSource}
+
+
+class Trainer(Engine):
+    """A composed run that trains itself as `wgan-kit run` does (`train`); `fit` is the loop
+    alone, with no checks, folder or signal handling."""
+
+    def train(self, out: str | Path | None = None, *, overwrite: bool = False,
+              progress: Progress | Literal["bar", "lines"] | None = None,
+              preflight: bool | None = None, nproc: int = 1, handle_signals: bool = True
+              ) -> RunResult:
+        """Train until `run.steps`: the last logged metrics, in a dict that also says how the run
+        ended. With `out`, a new run folder gets the config, metrics, checkpoints, pictures and
+        preflight.json; a resumed trainer continues in its own folder; without either, nothing
+        is written. `preflight` (default: on when `out` starts a folder) checks the run first and
+        refuses a doomed one with `WganKitError` before anything is written. Ctrl-C or SIGTERM
+        stop the run after the current step with a checkpoint and a hint to resume
+        (`handle_signals=False` leaves the handlers to your program). `nproc=N` trains
+        data-parallel in N processes, as `wgan-kit run --nproc N` does, and then loads the
+        result into this trainer."""
+        out = Path(out).expanduser() if out is not None else None
+        if preflight is None:  # on for a new run folder, else skipped without a word
+            preflight = True if out is not None else None
+        choices = Launch(out=out, overwrite=overwrite, preflight=preflight, progress=progress,
+                         nproc=nproc, handle_signals=handle_signals)
+        if nproc == 1:
+            return train_here(self, choices)
+        problems = [f"{section}: given as a Python object, which the other processes cannot "
+                    "rebuild; name a registered component for nproc > 1"
+                    for section in self.config.objects]
+        if out is None and self.folder is None:
+            problems.append("nproc: a data-parallel run needs out= (its ranks hand the trained "
+                            "weights back through the run folder)")
+        if progress is not None and not isinstance(progress, str):
+            problems.append("progress: with nproc > 1, rank 0 shows it; pass 'bar', 'lines' or "
+                            "None")
+        if problems:
+            raise WganKitError(problems)
+        plan = (Plan.new(self.config) if out is not None  # else: continue this run's folder
+                else Plan.resuming(self.folder.path, {"steps": self.run.steps}))
+        result = launch(plan, choices)
+        folder = RunFolder.open(result.folder)
+        self.load_state(*checkpoint.load(folder.latest_checkpoint()))
+        self.launch_as(folder=folder)
+        return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How each process of a launch gets its trainer (wgan_kit.training.launch.Plan): resolved
+    settings (as their TOML) for a new run, or a folder to resume with the changes allowed
+    (`RESUMABLE`: steps, device). Plain data, so that it pickles to spawned processes."""
+
+    settings: str | None = None
+    resume: Path | None = None
+    changes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # In the process that made the plan: the resolved settings themselves, not sent to others.
+    config: RunConfig | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def new(cls, config: RunConfig) -> Plan:
+        return cls(settings=config.to_toml(), config=config)
+
+    @classmethod
+    def resuming(cls, folder: str | Path, changes: Mapping[str, Any] | None = None) -> Plan:
+        return cls(resume=Path(folder), changes=dict(changes or {}))
+
+    @property
+    def batch_size(self) -> int | None:
+        return None if self.settings is None else self._run()["batch_size"]
+
+    @property
+    def device(self) -> str | None:
+        return self.changes.get("device") if self.settings is None else self._run()["device"]
+
+    def engine(self, registry: Registry, device: str | None) -> Trainer:
+        if self.resume is not None:
+            given = {"device": device} if device is not None else {}
+            return resume(self.resume, registry=registry, **{**self.changes, **given})
+        config = (self.config if self.config is not None and device is None
+                  else resolve_settings(registry, config=tomllib.loads(self.settings),
+                                        run={"device": device}))
+        return build(config, hooks=registry.hooks.hook)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "config": None}  # other processes rebuild it from the TOML
+
+    def _run(self) -> dict[str, Any]:
+        return tomllib.loads(self.settings)["run"]
 
 
 def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | None = None,
@@ -69,9 +163,10 @@ def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | Non
 
 
 def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
-          hooks: HookRelay | None = None) -> Trainer:
+          hooks: HookRelay | None = None, folder: RunFolder | None = None) -> Trainer:
     """Instantiate every part of `config` (or take the given objects) and the optimizers; the
-    trainer calls the plugins' lifecycle `hooks` (a registry's `hooks.hook`)."""
+    trainer calls the plugins' lifecycle `hooks` (a registry's `hooks.hook`) and continues the
+    run in `folder`, if given."""
     objects = dict(objects or {})
     device = resolve_device(config.run.device)
     seed_everything(config.run.seed)
@@ -108,7 +203,7 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
     _refuse_batch_coupled_critic(parts.critic, parts.constraint, config)
     parts.generator.to(device)
     parts.critic.to(device)
-    return Trainer(parts, config, device, hooks)
+    return Trainer(parts, config, device, hooks, folder=folder)
 
 
 def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) -> Trainer:
@@ -118,15 +213,15 @@ def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) ->
     refuse_changes_on_resume(sorted(set(run) - set(RESUMABLE)))
     folder = RunFolder.open(path)
     registry = registry or load_registry()
+    # The folder is written to only when the trainer trains (Engine.fit).
     trainer = build(resolve_settings(registry, config=folder.config, run=run),
-                    hooks=registry.hooks.hook)
+                    hooks=registry.hooks.hook, folder=folder)
     tensors, metadata = checkpoint.load(folder.latest_checkpoint())
     trainer.load_state(tensors, metadata)
     if run.get("steps") is not None and run["steps"] < trainer.step:
         raise WganKitError(f"--steps {run['steps']}: {folder.path} is already at step "
                            f"{trainer.step}; give --steps above {trainer.step} to train further, "
                            "or leave --steps out")
-    trainer.folder = folder  # written to only when it trains (Trainer.fit)
     return trainer
 
 

@@ -37,11 +37,11 @@ import torch.distributed as dist
 from torch import nn
 
 from ..core import randomness
-from ..core.metrics import RunningMeans
+from ..core.engine.metrics import RunningMeans
 from ..errors import WganKitError
 
 if TYPE_CHECKING:
-    from ..core.engine import Trainer
+    from ..core.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -123,26 +123,23 @@ def leave(*, finished: bool) -> None:
         dist.destroy_process_group()
 
 
-def shard(trainer: Trainer, rank: Rank) -> None:
-    """Make `trainer` rank `rank`'s part of a data-parallel run (called on every rank, after
-    building or resuming it, before training)."""
-    run = trainer.run
-    check_split(run.batch_size, rank.world_size)
-    # The config (and so the checkpoint) keeps the global batch; the loop sees this rank's part.
-    trainer.run = run.model_copy(update={"batch_size": run.batch_size // rank.world_size,
-                                         "seed": run.seed + rank.rank})
-    for net in (trainer.generator, trainer.critic):
+def shard(engine: Engine, rank: Rank) -> Ranks:
+    """Rank `rank`'s seam into a data-parallel run, with `engine`'s nets made the same on every
+    rank (called on every rank, after building or resuming, before training). The config (and so
+    the checkpoint) keeps the global batch; the loop draws this rank's share of it."""
+    check_split(engine.run.batch_size, rank.world_size)
+    for net in (engine.generator, engine.critic):
         for tensor in (*net.parameters(), *net.buffers()):
             dist.broadcast(tensor.data, src=0)  # one starting point, whatever built the nets
-    trainer.parallel = Ranks(run.seed, rank)
+    return Ranks(engine.run.seed, rank)
 
 
 class Ranks:
-    """The loop's data-parallel seam (`wgan_kit.core.parallel.DataParallel`) over the process
+    """The loop's data-parallel seam (`wgan_kit.core.engine.parallel.DataParallel`) over the process
     group: per-step seeds, averaged gradients, the global batch's metrics, one stop for all."""
 
     def __init__(self, seed: int, rank: Rank) -> None:
-        self.seed, self.rank = seed, rank.rank
+        self.seed, self.rank, self.world_size = seed, rank.rank, rank.world_size
         # Stop requests travel over CPU (gloo) whatever the backend, so agreeing waits for no
         # device.
         self.stop_group = None if dist.get_backend() == "gloo" else dist.new_group(backend="gloo")

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..core.engine import Trainer
+    from ..core.engine import Engine
 
 EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal number, by convention
 # A SIGTERM sent to a process group reaches a rank or sweep worker twice, once directly and once
@@ -26,10 +26,10 @@ GRACE_S = 3.0
 
 
 @contextmanager
-def stop_gracefully(trainer: Trainer, *, announce: bool = True,
+def stop_gracefully(engine: Engine, *, announce: bool = True,
                     stopped_at_once: Callable[[], str] = lambda: "stopped at once") -> Iterator[None]:
-    """While inside, SIGINT and SIGTERM ask `trainer` to stop after its current step; the signal
-    received is left in `trainer.stop_requested`. With `announce`, says so on stderr (one rank of
+    """While inside, SIGINT and SIGTERM ask `engine` to stop after its current step; the signal
+    received is left in `engine.stop_requested`. With `announce`, says so on stderr (one rank of
     a data-parallel run speaks for all). A second signal raises KeyboardInterrupt; if the step is
     stuck in native code, where Python cannot run a handler, the process prints
     `stopped_at_once()` and exits with the signal's status."""
@@ -37,14 +37,14 @@ def stop_gracefully(trainer: Trainer, *, announce: bool = True,
 
     def handle(number: int, frame: FrameType | None) -> None:
         nonlocal first_term
-        if trainer.stop_requested is not None:
+        if engine.stop_requested is not None:
             if number == signal.SIGTERM and time.monotonic() - first_term < SAME_REQUEST_S:
                 return  # the same SIGTERM, passed on by a parent
             raise KeyboardInterrupt  # the second signal: stop now, keep the last checkpoint
-        trainer.stop_requested = signal.Signals(number)
+        engine.request_stop(signal.Signals(number))
         first_term = time.monotonic()
         if announce:
-            print(f"\n{trainer.stop_requested.name}: finishing step {trainer.step + 1}, then "
+            print(f"\n{engine.stop_requested.name}: finishing step {engine.step + 1}, then "
                   "writing a checkpoint (Ctrl-C again to stop at once)", file=sys.stderr,
                   flush=True)
 

@@ -1,12 +1,15 @@
-"""The one way a run is launched: `wgan-kit run`, `Trainer.train` and every rank of a data-parallel
-run go through here.
+"""The one way a run is launched: `wgan-kit run`, `Trainer.train`, sweeps and every rank of a
+data-parallel run go through here, above the engine (wgan_kit/core/engine/).
 
 Before anything is written, every part is built, the run folder checked, the preflight made and
 the data stream started at the run's batch size: whatever can be known before training fails
 there (as `WganKitError`), so a refused run leaves no folder. Then the folder is created (by rank
 0 alone when there are several processes), preflight.json written, SIGINT and SIGTERM made to stop
 the run after the current step with a checkpoint, and the run trained with its progress shown.
-The `RunResult` says how it ended; a resumed run with no steps left writes nothing.
+The `RunResult` says how it ended; a resumed run with no steps left writes nothing. What the
+launch decides for a process (its folder, its rank, how pictures are drawn) reaches the engine in
+one call, `Engine.launch_as`. Which engine each process trains comes from a `Plan`
+(wgan_kit/training/composition.py builds one from settings or a run folder).
 """
 
 from __future__ import annotations
@@ -17,30 +20,25 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import tomllib
 import torch
 
-from ..core import checkpoint
-from ..core.config import resolve_settings
-from ..core.metrics import RunResult
+from ..core.engine.metrics import RunResult
 from ..core.protocols import Progress
 from ..core.registry import load_registry_with
 from ..core.run_folder import RunFolder
 from ..errors import WganKitError
+from ..evaluation.pictures import save_picture
 from . import distributed
-from .composition import build, resume
 from .interrupts import passing_signals_to, stop_gracefully
 from .preflight import Preflight, run_preflight
 from .progress import BarProgress, LineProgress
 
 if TYPE_CHECKING:
-    from ..core.engine import Trainer
+    from ..core.engine import Engine
     from ..core.registry import Registry
-    from ..core.settings import RunConfig
 
 PYTHON_RESUME = "wgan_kit.resume({folder!r}).train()"  # how a stopped run is continued
 CLI_RESUME = "wgan-kit run --resume {folder}"
@@ -63,137 +61,80 @@ class Launch:
     plugin_files: tuple[Path, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """What a rank builds, sent to the processes of a data-parallel run: resolved settings (as
-    their TOML) for a new run, or a folder to resume with the changes allowed (steps, device)."""
+class Plan(Protocol):
+    """Which engine each process of a run trains: built from resolved settings, or resumed from a
+    run folder (`wgan_kit.training.composition.Plan`). It reaches spawned processes by pickle."""
 
-    settings: str | None = None
-    resume: Path | None = None
-    changes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    @property
+    def batch_size(self) -> int | None:
+        """The global batch, where it is known before anything is built (None when resuming)."""
 
-    def trainer(self, registry: Registry, device: str | None, *, main: bool,
-                choices: Launch) -> Trainer:
-        if self.resume is not None:
-            return resume(self.resume, registry=registry, **{**self.changes, "device": device})
-        settings = resolve_settings(registry, config=tomllib.loads(self.settings),
-                                    run={"device": device})
-        if main and choices.out is not None:
-            RunFolder.check(choices.out, overwrite=choices.overwrite)
-        return build(settings, hooks=registry.hooks.hook)
+    @property
+    def device(self) -> str | None:
+        """The device the run asks for ("auto", "cpu", "cuda:1", ...; None: the folder's)."""
+
+    def engine(self, registry: Registry, device: str | None) -> Engine:
+        """This process's engine, on `device` (None: the plan's own)."""
 
 
-def launch(settings: RunConfig | None, choices: Launch, registry: Registry | None, *,
-           resume_from: Path | None = None, changes: Mapping[str, Any] | None = None
-           ) -> RunResult:
-    """Run `settings` (resolved), or the run in folder `resume_from` with `changes` (steps,
-    device): in this process, in the ranks torchrun started (its environment says so), or in
-    `choices.nproc` processes started here (which load their own `registry`)."""
-    plan = Plan(settings.to_toml() if settings is not None else None, resume_from,
-                dict(changes or {}))
+def launch(plan: Plan, choices: Launch, registry: Registry | None = None) -> RunResult:
+    """Train the run `plan` gives: in this process, in the ranks torchrun started (its environment
+    says so), or in `choices.nproc` processes started here (which load their own registry)."""
     if choices.nproc > 1:
-        if settings is not None:  # what every rank would refuse, refused once, before any starts
-            distributed.check_split(settings.run.batch_size, choices.nproc)
-            if choices.out is not None:
-                RunFolder.check(choices.out, overwrite=choices.overwrite)
+        if plan.batch_size is not None:  # what every rank would refuse, refused before any starts
+            distributed.check_split(plan.batch_size, choices.nproc)
         return _spawn_ranks(plan, choices)
     registry = registry or load_registry_with(choices.plugin_files)
     rank = distributed.from_environment()
     if rank is not None:
         return _train_rank(rank, plan, choices, registry)
-    if resume_from is not None:
-        trainer = resume(resume_from, registry=registry, **plan.changes)
-    else:
-        if choices.out is not None:
-            RunFolder.check(choices.out, overwrite=choices.overwrite)
-        trainer = build(settings, hooks=registry.hooks.hook)
-    return train_here(trainer, choices)
+    return train_here(plan.engine(registry, None), choices)
 
 
-def train(trainer: Trainer, *, out: str | Path | None = None, overwrite: bool = False,
-          progress: Progress | Literal["bar", "lines"] | None = None,
-          preflight: bool | None = None, nproc: int = 1, handle_signals: bool = True
-          ) -> RunResult:
-    """`Trainer.train`: with `out`, a new run folder gets the config, metrics, checkpoints,
-    pictures and preflight.json; a resumed trainer continues in its own folder; without either,
-    nothing is written. `preflight` (default: on when `out` starts a folder) checks the run first
-    and refuses a doomed one with `WganKitError` before anything is written. Ctrl-C or SIGTERM
-    stop the run after the current step with a checkpoint and a hint to resume
-    (`handle_signals=False` leaves the handlers to your program). `nproc=N` trains data-parallel
-    in N processes, as `wgan-kit run --nproc N` does, and then loads the result into `trainer`."""
-    out = Path(out).expanduser() if out is not None else None
-    if preflight is None:  # on for a new run folder, else skipped without a word
-        preflight = True if out is not None else None
-    choices = Launch(out=out, overwrite=overwrite, preflight=preflight, progress=progress,
-                     nproc=nproc, handle_signals=handle_signals)
-    if nproc == 1:
-        return train_here(trainer, choices)
-    problems = [f"{section}: given as a Python object, which the other processes cannot rebuild; "
-                "name a registered component for nproc > 1" for section in trainer.config.objects]
-    if out is None and trainer.folder is None:
-        problems.append("nproc: a data-parallel run needs out= (its ranks hand the trained "
-                        "weights back through the run folder)")
-    if progress is not None and not isinstance(progress, str):
-        problems.append("progress: with nproc > 1, rank 0 shows it; pass 'bar', 'lines' or None")
-    if problems:
-        raise WganKitError(problems)
-    settings = dataclasses.replace(trainer.config, run=trainer.run)
-    if out is None:  # continue the trainer's own run folder
-        result = launch(None, choices, None, resume_from=trainer.folder.path,
-                        changes={"steps": trainer.run.steps})
-    else:
-        result = launch(settings, choices, None)
-    trainer.folder = RunFolder.open(result.folder)
-    trainer.load_state(*checkpoint.load(trainer.folder.latest_checkpoint()))
-    return result
-
-
-def train_here(trainer: Trainer, choices: Launch, rank: distributed.Rank | None = None
+def train_here(engine: Engine, choices: Launch, rank: distributed.Rank | None = None
                ) -> RunResult:
-    """Train `trainer` in this process (one rank of several when `rank` is given)."""
+    """Train `engine` in this process (one rank of several when `rank` is given)."""
     main = rank is None or rank.is_main
     if choices.threads:
         torch.set_num_threads(choices.threads)
-    out = choices.out if main else None
-    if trainer.step >= trainer.run.steps:  # e.g. a finished run resumed: nothing to do or write
-        if main and trainer.folder is not None:
-            print(f"nothing to train: the run is already at step {trainer.step} of "
-                  f"{trainer.run.steps}; give more steps (--steps N, N > {trainer.step}) to "
+    if engine.step >= engine.run.steps:  # e.g. a finished run resumed: nothing to do or write
+        if main and engine.folder is not None:
+            print(f"nothing to train: the run is already at step {engine.step} of "
+                  f"{engine.run.steps}; give more steps (--steps N, N > {engine.step}) to "
                   "train further", file=sys.stderr)
-        return RunResult({}, step=trainer.step, folder=trainer.folder and trainer.folder.path)
-    if out is not None:
-        RunFolder.check(out, overwrite=choices.overwrite)
+        return RunResult({}, step=engine.step, folder=engine.folder and engine.folder.path)
+    # The launch's one check of a new folder; rank 0 alone writes the run folder.
+    new_folder = (RunFolder.check(choices.out, overwrite=choices.overwrite)
+                  if main and choices.out is not None else None)
     report = None
     if choices.preflight:  # on every rank, before sharding: its steps need no collectives
-        report = run_preflight(trainer, hooks=trainer.hooks)
+        report = run_preflight(engine, hooks=engine.hooks)
         _refuse_on_failure(report, show=main)  # nothing is written yet
     elif choices.preflight is False and main:
         print("preflight: skipped", file=sys.stderr)
-    if rank is not None:
-        distributed.shard(trainer, rank)
-        if not main:
-            trainer.folder = None  # rank 0 alone keeps the run folder
-    _open_stream(trainer)  # the last thing that can fail before the folder is written
-    if out is not None:
-        trainer.folder = RunFolder.create(out, overwrite=choices.overwrite)
-    if report is not None and trainer.folder is not None:
-        trainer.folder.preflight.write_text(report.to_json() + "\n", encoding="utf-8")
+    parallel = distributed.shard(engine, rank) if rank is not None else None
+    folder = new_folder or (engine.folder if main else None)
+    engine.launch_as(folder=folder, parallel=parallel, pictures=save_picture)
+    _open_stream(engine)  # the last thing that can fail before the folder is written
+    if new_folder is not None:
+        new_folder.create()
+    if report is not None and folder is not None:
+        folder.preflight.write_text(report.to_json() + "\n", encoding="utf-8")
     progress = _progress(choices.progress) if main else None
     handled = choices.handle_signals and threading.current_thread() is threading.main_thread()
-    trainer.stop_requested = None
 
     def stopped_at_once() -> str:
-        if trainer.folder and trainer.folder.checkpoint_steps():
-            hint = choices.resume_command.format(folder=str(trainer.folder.path))
+        if folder and folder.checkpoint_steps():
+            hint = choices.resume_command.format(folder=str(folder.path))
             return f"stopped at once; continue from the last checkpoint with: {hint}"
         return "stopped at once, before the first checkpoint"
 
-    stopping = (stop_gracefully(trainer, announce=main, stopped_at_once=stopped_at_once)
+    stopping = (stop_gracefully(engine, announce=main, stopped_at_once=stopped_at_once)
                 if handled else contextlib.nullcontext())
     try:
         with stopping:
             try:
-                metrics = trainer.fit(progress)
+                metrics = engine.fit(progress)
             finally:
                 if isinstance(progress, (BarProgress, LineProgress)):
                     progress.stop()
@@ -201,25 +142,25 @@ def train_here(trainer: Trainer, choices: Launch, rank: distributed.Rank | None 
         if main:
             print(stopped_at_once(), file=sys.stderr)
         raise
-    folder = trainer.folder.path if trainer.folder else None
-    if trainer.stop_requested is not None and main:
-        hint = (f"continue with: {choices.resume_command.format(folder=str(folder))}" if folder
+    path = folder.path if folder else None
+    if engine.stop_requested is not None and main:
+        hint = (f"continue with: {choices.resume_command.format(folder=str(path))}" if path
                 else "nothing was written")
-        print(f"stopped at step {trainer.step}; {hint}", file=sys.stderr)
-    return RunResult(metrics, step=trainer.step, folder=folder, stopped_by=trainer.stop_requested)
+        print(f"stopped at step {engine.step}; {hint}", file=sys.stderr)
+    return RunResult(metrics, step=engine.step, folder=path, stopped_by=engine.stop_requested)
 
 
-def _open_stream(trainer: Trainer) -> None:
+def _open_stream(engine: Engine) -> None:
     """Start the run's data stream at its batch size: a failure is the data's problem, said in
     one line, while nothing is written yet."""
     try:
-        trainer.open_stream()
+        engine.open_stream()
     except WganKitError:
         raise
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        raise WganKitError(f"data: {trainer.config.name_of('data')!r} cannot give a batch of "
-                           f"{trainer.run.batch_size}: {message}") from None
+        raise WganKitError(f"data: {engine.config.name_of('data')!r} cannot give a batch of "
+                           f"{engine.batch_size}: {message}") from None
 
 
 def _refuse_on_failure(report: Preflight, *, show: bool) -> None:
@@ -246,15 +187,14 @@ def _train_rank(rank: distributed.Rank, plan: Plan, choices: Launch,
     """One rank of a data-parallel run: join the group, build or resume, train, leave."""
     finished = False  # whether every rank reaches the end together (see distributed.leave)
     try:
-        requested = (plan.changes.get("device") if plan.settings is None
-                     else tomllib.loads(plan.settings)["run"]["device"])
-        device = distributed.join(rank, requested)
+        device = distributed.join(rank, plan.device)
         choices = dataclasses.replace(
             choices, threads=choices.threads or distributed.threads_per_rank(rank, device))
         registry = registry or load_registry_with(choices.plugin_files)
-        with distributed.main_first(rank) if plan.resume else contextlib.nullcontext():
-            trainer = plan.trainer(registry, device, main=rank.is_main, choices=choices)
-        result = train_here(trainer, choices, rank)
+        resuming = plan.batch_size is None  # rank 0 first: it may repair the folder's files
+        with distributed.main_first(rank) if resuming else contextlib.nullcontext():
+            engine = plan.engine(registry, device)
+        result = train_here(engine, choices, rank)
         finished = result.finished
         return result
     finally:

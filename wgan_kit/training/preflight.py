@@ -39,12 +39,12 @@ import torch
 from torch import nn
 
 from ..core import randomness
-from ..core.engine import Trainer
+from ..core.engine import Engine
 from ..core.hookspecs import Check
 from ..core.protocols import LipschitzConstraint, Parts, SampleSpec
 from ..core.settings import RunSettings
 from ..errors import WganKitError
-from .acceleration import batch_coupled_modules
+from ..core.engine.acceleration import batch_coupled_modules
 from .penalty_contract import penalty_contract
 
 if TYPE_CHECKING:
@@ -307,7 +307,7 @@ def check_penalty_norm(critic: nn.Module, constraint: LipschitzConstraint, batch
 
 
 @preflight_check("first steps")
-def check_first_steps(trainer: Trainer, batch: torch.Tensor, latent: torch.Tensor, *,
+def check_first_steps(trainer: Engine, batch: torch.Tensor, latent: torch.Tensor, *,
                       steps: int = REHEARSAL_STEPS) -> Verdict:
     """A few real steps of Algorithm 1 on tiny batches, on copies of the nets and optimizers: the
     losses stay finite, and the critic's loss (with its penalty) does not grow by orders of
@@ -339,19 +339,20 @@ def _critic_objective(metrics: dict[str, float]) -> float:
     return abs(metrics["critic_loss"]) + abs(metrics.get("penalty", 0.0))
 
 
-def _rehearsal(trainer: Trainer, batch_size: int, steps: int) -> Trainer:
+def _rehearsal(trainer: Engine, batch_size: int, steps: int) -> Engine:
     """A trainer on copies of `trainer`'s nets, optimizers (with their state) and constraint, for
     `steps` generator steps on batches of `batch_size`, logging every step and writing nothing."""
-    generator, critic, generator_optimizer, critic_optimizer, constraint, objective = copy.deepcopy(
-        (trainer.generator, trainer.critic, trainer.generator_optimizer, trainer.critic_optimizer,
-         trainer.parts.constraint, trainer.parts.objective))
+    generator, critic, constraint, objective = copy.deepcopy(
+        (trainer.generator, trainer.critic, trainer.parts.constraint, trainer.parts.objective))
     run: RunSettings = trainer.run.model_copy(
         update={"steps": steps, "batch_size": batch_size, "log_every": 1,
                 "critic_schedule": "constant"})  # n_critic per step: a rehearsal, not a warm-up
-    rehearsal = Trainer(Parts(generator, critic, constraint, objective, trainer.parts.data),
-                        dataclasses.replace(trainer.config, run=run), trainer.device)
-    rehearsal.generator_optimizer = generator_optimizer
-    rehearsal.critic_optimizer = critic_optimizer
+    rehearsal = Engine(Parts(generator, critic, constraint, objective, trainer.parts.data),
+                       dataclasses.replace(trainer.config, run=run), trainer.device)
+    # Copies: a loaded state dict would share its moment tensors with the run's own optimizers.
+    for own, original in ((rehearsal.generator_optimizer, trainer.generator_optimizer),
+                          (rehearsal.critic_optimizer, trainer.critic_optimizer)):
+        own.load_state_dict(copy.deepcopy(original.state_dict()))
     return rehearsal
 
 
@@ -372,7 +373,7 @@ class _MetricsRecorder:
         pass
 
 
-def plugin_checks(trainer: Trainer, hooks: HookRelay) -> list[Check]:
+def plugin_checks(trainer: Engine, hooks: HookRelay) -> list[Check]:
     """The checks plugins add through the `preflight_checks` hook, one plugin at a time, so that a
     broken one is reported (as a warning) and the others still run."""
     checks: list[Check] = []
@@ -416,7 +417,7 @@ class Preflight:
                            "checks": [dataclasses.asdict(c) for c in self.checks]}, indent=2)
 
 
-def run_preflight(trainer: Trainer, registry: Registry | None = None, *,
+def run_preflight(trainer: Engine, registry: Registry | None = None, *,
                   hooks: HookRelay | None = None) -> Preflight:
     """Run every check on `trainer` and the plugins' (those of `registry`, or the `hooks` of the
     registry the trainer was built from), leaving its nets, optimizers and random streams as they
@@ -474,7 +475,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
         timer.cancel()
 
 
-def _built_in_checks(trainer: Trainer) -> list[Check]:
+def _built_in_checks(trainer: Engine) -> list[Check]:
     device = check_device(trainer.device)
     if device.status == FAIL:
         return [device]

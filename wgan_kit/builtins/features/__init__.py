@@ -12,26 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from wgan_kit import Component, NoOptions, hookimpl
+
+from .options import ClassifierOptions
 
 if TYPE_CHECKING:
     from wgan_kit import DataSource
     from wgan_kit.evaluation import FeatureExtractor
-
-
-class ClassifierOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    steps: int = Field(500, ge=1, le=10**7, description="Training steps of the classifier (Adam).")
-    batch_size: int = Field(64, ge=1, le=1 << 16, description="Labelled images per training step.")
-    lr: float = Field(1e-3, gt=0, le=10, description="Adam's learning rate for the classifier.")
-    width: int = Field(32, ge=1, le=4096,
-                       description="Channels of the first convolution; the second has twice as many.")
-    features: int = Field(64, ge=2, le=1 << 16,
-                          description="Size of the feature layer (the one before the class logits).")
-    seed: int = Field(0, ge=0, lt=1 << 63, description="Seeds the classifier's weights and batches.")
 
 
 def build_inception(options: NoOptions, data: DataSource) -> FeatureExtractor:

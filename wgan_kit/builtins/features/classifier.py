@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from wgan_kit import DataSource, WganKitError
 from wgan_kit.evaluation import as_channels_first, cache_dir
 
-from . import ClassifierOptions
+from .options import ClassifierOptions
 
 
 class Classifier(nn.Module):

@@ -18,7 +18,7 @@ from ..streams import (AUGMENT_STREAM, batch_generator, batch_indices, split_ind
                        to_device)
 
 if TYPE_CHECKING:
-    from . import ImageFolderOptions
+    from .options import ImageFolderOptions
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 NAMES_SHOWN = 3  # unreadable files named in the warning

@@ -17,7 +17,7 @@ from ..package_data import package_file
 from ..streams import SampleSet, split_indices
 
 if TYPE_CHECKING:
-    from . import TextOptions
+    from .options import TextOptions
 
 PAD, UNKNOWN = 0, 1
 TEXT_INSTALL = "pip install 'wgan-kit[text]'"

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from ..errors import WganKitError
+from ...errors import WganKitError
 
 if TYPE_CHECKING:
-    from .protocols import Objective
+    from ..protocols import Objective
 
 # Every name a run can write to metrics.jsonl besides "step": what Trainer._loop adds to its
 # RunningMeans, heldout_losses below, and the rates Trainer._after_step adds to each line. A sweep

@@ -9,7 +9,7 @@ Each switch is a `run` setting and leaves the mathematics of Algorithm 1 unchang
   over the whole concatenated batch, which measured slower.
 - `lean_double_backward`: in the penalty's pass, ReLU, leaky ReLU and convolutions whose double
   backward skips zero terms and takes torch's native convolution kernels
-  (`wgan_kit/double_backward.py`).
+  (`double_backward.py`, beside this module).
 - `fused_optimizer`: torch's fused Adam kernels on devices that have them (RMSProp has none).
 - `precision`: autocast for the nets (bf16, or fp16 with a gradient scaler); losses, scores and the
   penalty's gradient norm stay fp32. Under fp16 the penalty's inner gradient is scaled and unscaled
@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from ..core.settings import RunSettings
-from ..errors import WganKitError, WganKitWarning
+from ..settings import RunSettings
+from ...errors import WganKitError, WganKitWarning
 from .double_backward import LeanDoubleBackward
 
 if TYPE_CHECKING:
-    from ..core.parallel import DataParallel
+    from .parallel import DataParallel
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 class DataParallel(Protocol):
     """What the loop calls, in this order within a generator step."""
 
+    rank: int  # this process's index; its data stream's seed is the run's plus this
+    world_size: int  # processes training together; each draws run.batch_size / world_size
+
     def seed_step(self, step: int) -> None:
         """Reseed the random streams for generator step `step`, or leave them running."""
 
@@ -31,6 +34,8 @@ class DataParallel(Protocol):
 
 class SingleProcess:
     """One process: its batch is the global batch and its stop request the only one."""
+
+    rank, world_size = 0, 1
 
     def seed_step(self, step: int) -> None:
         pass

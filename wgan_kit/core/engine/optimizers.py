@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from ..training.acceleration import fused_option
-from .settings import RunSettings
+from .acceleration import fused_option
+from ..settings import RunSettings
 
 
 def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings, device: torch.device,
