@@ -11,6 +11,7 @@ import torch
 import wgan_kit
 from wgan_kit import WganKitError
 from wgan_kit.core.checkpoint import load
+from wgan_kit.core.config import parts_named_as_recorded
 
 
 def weights(trainer) -> dict[str, torch.Tensor]:
@@ -103,6 +104,16 @@ def test_resume_refuses_changes_other_than_steps_and_device(tmp_path, tiny_train
         wgan_kit.resume(tmp_path / "run", batch_size=8)
     with pytest.raises(WganKitError, match="not a run folder"):
         wgan_kit.resume(tmp_path)
+
+
+def test_a_part_named_as_the_run_records_it_is_no_change_on_resume(tmp_path, tiny_trainer,
+                                                                    registry):
+    tiny_trainer(steps=1).train(tmp_path / "run")  # recorded: wgan-kit:mlp, wgan-kit:gp, ...
+    names = {"gen": "mlp", "critic": None, "constraint": "wgan-kit:gp", "objective": "hinge",
+             "data": "nope"}
+    assert parts_named_as_recorded(tmp_path / "run", names, registry) == ("gen", "constraint")
+    with pytest.raises(WganKitError, match="not a run folder"):
+        parts_named_as_recorded(tmp_path, names, registry)
 
 
 def test_only_the_last_checkpoints_and_the_archive_are_kept(tmp_path, tiny_trainer):

@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -16,9 +16,6 @@ from rich.text import Text
 from ..errors import WganKitError
 from .app import app, fail, stdout
 from .flags import RunFlags, set_threads, with_run_flags
-
-if TYPE_CHECKING:
-    from ..core.registry import Registry
 
 RESUMABLE_FLAGS = ("steps", "device", "threads", "plugin")  # what --resume may be given with
 
@@ -67,9 +64,9 @@ def run(
                          threads=flags.threads, resume_command=CLI_RESUME,
                          plugin_files=tuple(flags.plugin or ()))
         if resume is not None:
-            from ..core.config import refuse_changes_on_resume
+            from ..core.config import parts_named_as_recorded, refuse_changes_on_resume
 
-            kept = _naming_the_recorded(flags, resume, registry)
+            kept = parts_named_as_recorded(resume, flags.names(), registry)
             refuse_changes_on_resume(flags.given(besides=RESUMABLE_FLAGS + kept) + [
                 flag for flag, value in (("--out", out), ("--overwrite", overwrite)) if value])
             result = launch(None, choices, registry, resume_from=resume,
@@ -85,26 +82,6 @@ def run(
         raise typer.Exit(130) from None
     if not result.finished:
         raise typer.Exit(EXIT_STATUS[result.stopped_by])
-
-
-def _naming_the_recorded(flags: RunFlags, folder: Path, registry: Registry) -> tuple[str, ...]:
-    """The part flags given on --resume that name the component the run already uses (e.g. its
-    qualified name): they change nothing, so they are allowed."""
-    from ..core.config import load_toml
-    from ..core.run_folder import RunFolder
-    from ..core.settings import SECTIONS
-
-    recorded = load_toml(RunFolder.open(folder).config)
-    kept = []
-    for part, kind in SECTIONS.items():
-        given, was = getattr(flags, part), recorded.get(part, {}).get("name")
-        try:
-            if given and was and (registry.get(kind, given).qualified_name
-                                  == registry.get(kind, was).qualified_name):
-                kept.append(part)
-        except WganKitError:
-            pass  # refused below as a change
-    return tuple(kept)
 
 
 @app.command(epilog="""**Examples**
