@@ -102,18 +102,11 @@ def bench(
     """Time generator steps of a composition, as `run` would train it, on synthetic batches of
     its data source's shape (so data loading is not measured). Writes nothing."""
     try:
-        from ..evaluation.benchmark import SyntheticData, measure
-        from ..training.composition import build
-
         settings = flags.settings(flags.registry())
-        source = settings.parts["data"]
-        synthetic = SyntheticData(source.component.factory(source.options).spec)
+        from ..evaluation.benchmark import bench_composition
+
         set_threads(flags.threads)
-        trainer = build(settings, {"data": synthetic})
-        result = {"gen": settings.name_of("gen"), "critic": settings.name_of("critic"),
-                  "constraint": settings.name_of("constraint"),
-                  "data": f"synthetic, shaped as {source.component.name}",
-                  **measure(trainer, gen_steps=gen_steps, warmup=warmup)}
+        result = bench_composition(settings, gen_steps=gen_steps, warmup=warmup)
     except WganKitError as exc:
         raise fail(exc.problems) from None
     if json_:
