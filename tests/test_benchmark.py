@@ -9,7 +9,8 @@ import torch
 from typer.testing import CliRunner
 
 import wgan_kit
-from wgan_kit.evaluation.benchmark import SyntheticData
+from wgan_kit.core.config import resolve_settings
+from wgan_kit.evaluation.benchmark import SyntheticData, bench_composition
 from wgan_kit.cli import app
 
 TINY = ["--set", "gen.hidden=16", "--set", "critic.hidden=16", "--batch-size", "16"]
@@ -34,6 +35,18 @@ def test_bench_reports_bad_settings_like_run():
     assert result.exit_code == 2
     assert ("error: run.precision: input should be 'auto', 'fp32', 'bf16' or 'fp16', got "
             "'fp8'") in result.output
+
+
+def test_bench_composition_times_the_chosen_run_on_synthetic_data(registry):
+    settings = resolve_settings(registry, names={"constraint": "clip"},
+                                run={"batch_size": 16, "n_critic": 2},
+                                overrides={"gen": {"hidden": 16}, "critic": {"hidden": 16}})
+    row = bench_composition(settings, gen_steps=2, warmup=1)
+    assert list(row)[:4] == ["gen", "critic", "constraint", "data"]
+    assert (row["gen"], row["constraint"], row["data"]) == ("mlp", "clip",
+                                                            "synthetic, shaped as 8gaussians")
+    assert (row["gen_steps"], row["warmup"], row["batch_size"], row["n_critic"]) == (2, 1, 16, 2)
+    assert row["critic_steps_per_s"] == pytest.approx(row["gen_steps_per_s"] * 2, rel=1e-3)
 
 
 def test_synthetic_data_takes_the_shape_kind_and_range_of_the_spec():

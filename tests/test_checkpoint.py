@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import safetensors.torch
@@ -11,6 +12,7 @@ import torch
 import wgan_kit
 from wgan_kit import WganKitError
 from wgan_kit.core.checkpoint import load
+from wgan_kit.core.config import parts_named_as_recorded
 
 
 def weights(trainer) -> dict[str, torch.Tensor]:
@@ -103,6 +105,33 @@ def test_resume_refuses_changes_other_than_steps_and_device(tmp_path, tiny_train
         wgan_kit.resume(tmp_path / "run", batch_size=8)
     with pytest.raises(WganKitError, match="not a run folder"):
         wgan_kit.resume(tmp_path)
+
+
+def test_a_part_named_as_the_run_records_it_is_no_change_on_resume(tmp_path, tiny_trainer,
+                                                                    registry):
+    tiny_trainer(steps=1).train(tmp_path / "run")  # recorded: wgan-kit:mlp, wgan-kit:gp, ...
+    names = {"gen": "mlp", "critic": None, "constraint": "wgan-kit:gp", "objective": "hinge",
+             "data": "nope"}
+    assert parts_named_as_recorded(tmp_path / "run", names, registry) == ("gen", "constraint")
+    with pytest.raises(WganKitError, match="not a run folder"):
+        parts_named_as_recorded(tmp_path, names, registry)
+
+
+def test_sample_to_draws_from_the_last_checkpoint_into_a_file(tmp_path, tiny_trainer):
+    trainer = tiny_trainer(steps=2)
+    trainer.train(tmp_path / "run")
+    raw = wgan_kit.sample_to(tmp_path / "run", tmp_path / "s.safetensors", n=10, seed=3)
+    latent = torch.randn(10, trainer.generator.latent_dim,
+                         generator=torch.Generator().manual_seed(3))
+    assert torch.equal(safetensors.torch.load_file(raw)["samples"],
+                       trainer.sample(10, latent=latent).cpu())  # the trained weights, seeded z
+    picture = wgan_kit.sample_to(str(tmp_path / "run"), str(tmp_path / "s.png"), n=10)
+    assert picture == tmp_path / "s.png" and picture.read_bytes().startswith(b"\x89PNG")
+    for out, message in [("s.png", "already exists"), ("s.jpg", "use .png, .txt or .safetensors"),
+                         ("s.txt", ".txt is for text")]:
+        with pytest.raises(WganKitError, match=re.escape(message)):
+            wgan_kit.sample_to(tmp_path / "run", tmp_path / out)
+    assert not (tmp_path / "s.txt").exists()
 
 
 def test_only_the_last_checkpoints_and_the_archive_are_kept(tmp_path, tiny_trainer):

@@ -129,9 +129,12 @@ def test_the_console_script_runs(tmp_path):
 
 @pytest.mark.parametrize("argv", [[], ["--help"], ["plugins", "list"], ["plugins", "show", "gp"]])
 def test_listing_and_help_import_neither_torch_nor_plugin_code(argv):
+    """Nor does importing any CLI module: each defers torch to the commands that run it."""
     code = (
-        "import sys\n"
-        "import wgan_kit\n"
+        "import importlib, pkgutil, sys\n"
+        "import wgan_kit, wgan_kit.cli\n"
+        "for module in pkgutil.iter_modules(wgan_kit.cli.__path__):\n"
+        "    importlib.import_module(f'wgan_kit.cli.{module.name}')\n"
         f"sys.argv = ['wgan-kit', *{argv!r}]\n"
         "from wgan_kit.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
@@ -169,3 +172,13 @@ def test_plugins_show_writes_types_as_a_user_would():
     result = invoke("plugins", "show", "text", "--json")
     types = {o["name"]: o["type"] for o in json.loads(result.output)[0]["options"]}
     assert types["path"] == "str | None" and types["corpus"] == "shakespeare | kjv | None"
+
+
+def test_each_shared_flag_is_one_field_that_knows_its_spelling_and_its_setting():
+    from wgan_kit.cli.flags import PART_FLAGS, RUN_FLAGS, RunFlags
+
+    flags = RunFlags(gen="mlp", batch_size=8, assignments=["gen.hidden=8"], compile=False)
+    assert flags.given(besides=("gen",)) == ["--batch-size", "--set", "--compile"]
+    assert PART_FLAGS == ("gen", "critic", "constraint", "objective", "data")
+    assert RUN_FLAGS == ("steps", "batch_size", "n_critic", "seed", "device", "precision",
+                         "compile")

@@ -471,6 +471,25 @@ def test_data_show_draws_real_samples_and_prints_the_figures(tmp_path):
     assert points.exit_code == 0 and "sampled afresh" in points.output
 
 
+def test_preview_data_draws_a_training_batch_and_measures_the_source(tmp_path, registry):
+    from wgan_kit.evaluation.preview import preview_data
+
+    digits = preview_data("digits", tmp_path / "real.png", n=16, registry=registry)
+    assert (digits.train_size, digits.held_out_size, digits.n) == (1618, 179, 16)
+    assert (digits.shape, digits.kind, digits.package) == ((1, 8, 8), "image", "wgan-kit")
+    assert digits.low == pytest.approx(-1) and digits.high == pytest.approx(1)
+    assert digits.class_counts[:2] == [161, 165] and sum(digits.class_counts) == 1618
+    assert digits.picture.read_bytes()[:4] == b"\x89PNG"
+    points = preview_data("8gaussians", str(tmp_path / "p.png"), n=32, options={"radius": 4.0},
+                          registry=registry)
+    assert (points.train_size, points.class_counts, points.kind) == (None, None, "points")
+    assert points.high > 2  # the centres at radius 4/1.414
+    with pytest.raises(WganKitError, match="data.nope: digits has no such option"):
+        preview_data("digits", tmp_path / "x.png", options={"nope": 1}, registry=registry)
+    with pytest.raises(WganKitError, match="use .png"):
+        preview_data("digits", tmp_path / "x.jpg", registry=registry)
+
+
 @pytest.mark.parametrize("args, message", [
     (["images", "--set", "data.path=/nonexistent"], "error: data.path: /nonexistent: no such file or folder"),
     (["mnist", "--set", "data.size=30"], "error: data.size: input should be 28 or 32"),

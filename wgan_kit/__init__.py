@@ -4,6 +4,7 @@
     trainer = wgan_kit.compose(data="25gaussians", constraint="gp", steps=2000)
     result = trainer.train(out="runs/25g")  # checked first; Ctrl-C stops it with a checkpoint
     points = trainer.sample(1000)
+    wgan_kit.sample_to("runs/25g", "samples.png", n=1000)  # from the run folder's last checkpoint
 
 Importing this package is cheap: torch and every plugin's heavy code load only when a run needs them.
 """
@@ -30,6 +31,7 @@ from .errors import WganKitError, WganKitWarning
 if TYPE_CHECKING:
     from .core.engine import Engine
     from .core.engine.metrics import RunResult
+    from .evaluation.sampling import sample_to
     from .training.composition import Plan, Trainer, compose, resume
     from .training.launch import Launch, launch
 
@@ -38,7 +40,8 @@ __version__ = "0.1.0"
 _HEAVY = {"compose": "training.composition", "resume": "training.composition",
           "Trainer": "training.composition", "Plan": "training.composition",
           "Engine": "core.engine", "RunResult": "core.engine.metrics",
-          "launch": "training.launch", "Launch": "training.launch"}
+          "launch": "training.launch", "Launch": "training.launch",
+          "sample_to": "evaluation.sampling"}
 
 
 def __getattr__(name: str) -> Any:
@@ -78,4 +81,5 @@ __all__ = [
     "load_registry",
     "register",
     "resume",
+    "sample_to",
 ]

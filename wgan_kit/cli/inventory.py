@@ -171,45 +171,31 @@ def data_show(
 ) -> None:
     """Save a picture of real training samples and print the set's size, sample shape, value
     range and class counts: the first thing to check about a data set."""
-    from ..core.config import parse_assignments, resolve
+    from ..core.config import parse_assignments
 
     set_threads(threads)
     try:
-        if out.suffix != ".png":
-            raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; use .png")
         layer = parse_assignments(set_ or [])
         if set(layer) - {"data"}:
             raise WganKitError(f"--set: data show takes only data.* settings, got "
                                f"{', '.join(sorted(set(layer) - {'data'}))}")
-        chosen = {"data": {**layer.get("data", {}), "name": name}}
-        part = resolve([chosen], load_registry_with()).parts["data"]
-        import torch
+        from ..evaluation.preview import preview_data
 
-        from ..evaluation.pictures import save_picture
-
-        source = part.component.factory(part.options)
-        n = min(n, getattr(source, "train_size", n))
-        batch = next(source.batches(n, seed=seed, device=torch.device("cpu")))
-        shown = source.decode(batch)
-        kind = source.spec.kind
-        if kind == "points":  # drawn as the real points of a run's pictures
-            save_picture(kind, shown[:0], out, real=shown, title=f"{name}: {n} real samples")
-        elif not save_picture(kind, shown, out, title=f"{name}: {n} real samples"):
-            raise WganKitError(f"--out {out}: no picture for samples of kind {kind!r}")
+        shown = preview_data(name, out, n=n, options=layer.get("data", {}), seed=seed)
     except WganKitError as exc:
         raise fail(exc.problems) from None
-    sizes = (f"{source.train_size:,} training, {source.held_out_size:,} held out"
-             if hasattr(source, "train_size") else "sampled afresh for every batch")
-    print(f"data     {name} ({part.component.package} {part.component.version})")
+    sizes = (f"{shown.train_size:,} training, {shown.held_out_size:,} held out"
+             if shown.train_size is not None else "sampled afresh for every batch")
+    print(f"data     {name} ({shown.package} {shown.version})")
     print(f"size     {sizes}")
-    print(f"shape    {source.spec.shape}, kind {kind}")
-    declared = source.spec.value_range
-    print(f"values   {batch.min().item():.4g} … {batch.max().item():.4g} in these samples"
-          + (f"; declared {declared[0]:g} … {declared[1]:g}" if declared else ""))
-    counts = source.class_counts() if hasattr(source, "class_counts") else None
-    if counts:
-        print("classes  " + ", ".join(f"{label}: {count:,}" for label, count in enumerate(counts)))
-    print(f"picture  {out}")
+    print(f"shape    {shown.shape}, kind {shown.kind}")
+    print(f"values   {shown.low:.4g} … {shown.high:.4g} in these samples"
+          + (f"; declared {shown.declared[0]:g} … {shown.declared[1]:g}" if shown.declared
+             else ""))
+    if shown.class_counts:
+        print("classes  " + ", ".join(f"{label}: {count:,}"
+                                      for label, count in enumerate(shown.class_counts)))
+    print(f"picture  {shown.picture}")
 
 
 @plugins_app.command("new", epilog="**Example**\n\n`wgan-kit plugins new hinge --kind objective "

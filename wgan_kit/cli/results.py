@@ -35,48 +35,14 @@ def sample(
     """Draw samples from a run's last checkpoint."""
     set_threads(threads)
     try:
-        if out.suffix not in (".png", ".txt", ".safetensors"):
-            raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; "
-                               "use .png, .txt or .safetensors")
-        if out.exists():
-            raise WganKitError(f"--out {out}: already exists; choose another name")
-        import torch
-
-        from ..core import checkpoint
         from ..core.registry import load_registry_with
-        from ..evaluation.pictures import save_picture
-        from ..training.composition import resume as resume_run
+        from ..evaluation.sampling import sample_to
 
-        trainer = resume_run(run_dir, registry=load_registry_with(plugin or []))
-        latent = torch.randn(n, trainer.generator.latent_dim,
-                             generator=torch.Generator().manual_seed(seed)).to(trainer.device)
-        labels = None
-        if label is not None:
-            classes = trainer.num_classes
-            if classes is not None and label >= classes:
-                raise WganKitError(f"--class {label}: this run has {classes} classes; use 0 to "
-                                   f"{classes - 1}")
-            labels = torch.full((n,), label, device=trainer.device)
-        samples = trainer.sample(n, latent=latent, ema=ema, labels=labels)
-        data = trainer.parts.data
-        if out.suffix == ".safetensors":
-            checkpoint.save(out, {"samples": samples}, {"step": trainer.step})
-        elif out.suffix == ".txt":
-            if data.spec.kind != "sequence":
-                raise WganKitError(f"--out {out}: .txt is for text, and this run generates "
-                                   f"{data.spec.kind!r}; use .png or .safetensors")
-            # decode takes the most likely symbol at each position (argmax)
-            out.write_text("".join(f"{line}\n" for line in data.decode(samples)),
-                           encoding="utf-8")
-        else:
-            real = data.decode(data.held_out(n, device=trainer.device))
-            if not save_picture(data.spec.kind, data.decode(samples), out, real=real,
-                                title=f"{run_dir.name}, step {trainer.step}"):
-                raise WganKitError(f"--out {out}: no picture for samples of kind "
-                                   f"{data.spec.kind!r}; use .safetensors")
-        print(f"wrote {n} samples to {out}", file=sys.stderr)
+        written = sample_to(run_dir, out, n=n, seed=seed, ema=ema, label=label,
+                            registry=load_registry_with(plugin or []))
     except WganKitError as exc:
         raise fail(exc.problems) from None
+    print(f"wrote {n} samples to {written}", file=sys.stderr)
 
 
 @app.command("eval", epilog="**Examples**\n\n`wgan-kit eval runs/X`  —  a table\n\n"

@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -16,9 +16,6 @@ from rich.text import Text
 from ..errors import WganKitError
 from .app import app, fail, stdout
 from .flags import RunFlags, set_threads, with_run_flags
-
-if TYPE_CHECKING:
-    from ..core.registry import Registry
 
 RESUMABLE_FLAGS = ("steps", "device", "threads", "plugin")  # what --resume may be given with
 
@@ -68,9 +65,9 @@ def run(
                          threads=flags.threads, resume_command=CLI_RESUME,
                          plugin_files=tuple(flags.plugin or ()))
         if resume is not None:
-            from ..core.config import refuse_changes_on_resume
+            from ..core.config import parts_named_as_recorded, refuse_changes_on_resume
 
-            kept = _naming_the_recorded(flags, resume, registry)
+            kept = parts_named_as_recorded(resume, flags.names(), registry)
             refuse_changes_on_resume(flags.given(besides=RESUMABLE_FLAGS + kept) + [
                 flag for flag, value in (("--out", out), ("--overwrite", overwrite)) if value])
             result = launch(Plan.resuming(resume, {"steps": flags.steps, "device": flags.device}),
@@ -87,26 +84,6 @@ def run(
         raise typer.Exit(130) from None
     if not result.finished:
         raise typer.Exit(EXIT_STATUS[result.stopped_by])
-
-
-def _naming_the_recorded(flags: RunFlags, folder: Path, registry: Registry) -> tuple[str, ...]:
-    """The part flags given on --resume that name the component the run already uses (e.g. its
-    qualified name): they change nothing, so they are allowed."""
-    from ..core.config import load_toml
-    from ..core.run_folder import RunFolder
-    from ..core.settings import SECTIONS
-
-    recorded = load_toml(RunFolder.open(folder).config)
-    kept = []
-    for part, kind in SECTIONS.items():
-        given, was = getattr(flags, part), recorded.get(part, {}).get("name")
-        try:
-            if given and was and (registry.get(kind, given).qualified_name
-                                  == registry.get(kind, was).qualified_name):
-                kept.append(part)
-        except WganKitError:
-            pass  # refused below as a change
-    return tuple(kept)
 
 
 @app.command(epilog="""**Examples**
@@ -127,18 +104,11 @@ def bench(
     """Time generator steps of a composition, as `run` would train it, on synthetic batches of
     its data source's shape (so data loading is not measured). Writes nothing."""
     try:
-        from ..evaluation.benchmark import SyntheticData, measure
-        from ..training.composition import build
-
         settings = flags.settings(flags.registry())
-        source = settings.parts["data"]
-        synthetic = SyntheticData(source.component.factory(source.options).spec)
+        from ..evaluation.benchmark import bench_composition
+
         set_threads(flags.threads)
-        trainer = build(settings, {"data": synthetic})
-        result = {"gen": settings.name_of("gen"), "critic": settings.name_of("critic"),
-                  "constraint": settings.name_of("constraint"),
-                  "data": f"synthetic, shaped as {source.component.name}",
-                  **measure(trainer, gen_steps=gen_steps, warmup=warmup)}
+        result = bench_composition(settings, gen_steps=gen_steps, warmup=warmup)
     except WganKitError as exc:
         raise fail(exc.problems) from None
     if json_:

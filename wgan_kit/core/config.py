@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import WganKitError, WganKitWarning
 from .components import Component
+from .run_folder import RunFolder
 from .settings import PROVENANCE, SECTIONS, Layer, Part, RunConfig, RunSettings, provenance
 
 if TYPE_CHECKING:
@@ -193,6 +194,26 @@ def refuse_changes_on_resume(changed: list[str]) -> None:
         raise WganKitError(f"--resume: {given} cannot change when resuming; drop {given} (only "
                            "steps and device may change), or start a new run with --config "
                            "<run>/config.toml instead")
+
+
+def parts_named_as_recorded(folder: str | Path, names: Mapping[str, str | None],
+                            registry: Registry) -> tuple[str, ...]:
+    """The sections of `names` (a plugin name per section, as `--gen` gives it; None: not given)
+    whose name means the component the run in `folder` already uses: its recorded name, or
+    another for the same component (`gp` for `wgan-kit:gp`). Naming one when resuming changes
+    nothing, so it is no change for `refuse_changes_on_resume`; a name that means another
+    component, or none, is one."""
+    recorded = load_toml(RunFolder.open(folder).config)
+    kept = []
+    for section, kind in SECTIONS.items():
+        given, was = names.get(section), recorded.get(section, {}).get("name")
+        try:
+            if given and was and (registry.get(kind, given).qualified_name
+                                  == registry.get(kind, was).qualified_name):
+                kept.append(section)
+        except WganKitError:
+            pass  # an unknown name: refused as a change
+    return tuple(kept)
 
 
 def merge(layers: Iterable[Mapping[str, Mapping[str, Any]]],

@@ -1,4 +1,5 @@
-"""Measuring a composition's training speed: `wgan-kit bench` and `benchmarks/compare.py`.
+"""Measuring a composition's training speed: `wgan-kit bench` (`bench_composition`) and
+`benchmarks/compare.py`.
 
 The trainer runs on `SyntheticData`, one fixed random batch of the real source's shape, so that
 the figures are those of the nets and the loop, not of loading data; `measure` times generator
@@ -15,12 +16,16 @@ import sys
 import time
 from pathlib import Path
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..training.composition import Trainer
 from ..core.protocols import SampleSpec
+from ..training.composition import build
+
+if TYPE_CHECKING:
+    from ..core.settings import RunConfig
 
 
 class SyntheticData:
@@ -121,3 +126,18 @@ def peak_memory_mb(device: torch.device) -> float:
         return torch.cuda.max_memory_allocated(device) / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def bench_composition(settings: RunConfig, *, gen_steps: int = 20, warmup: int = 3
+                      ) -> dict[str, Any]:
+    """Time generator steps of the run `settings` chooses, built as `run` would build it but on
+    `SyntheticData` of its data source's shape (so data loading is not measured); writes nothing.
+    The parts' names, then `measure`'s figures. `settings` as `resolve_settings` gives them, e.g.
+    `resolve_settings(load_registry(), names={"constraint": "clip"}, run={"batch_size": 64})`."""
+    source = settings.parts["data"]
+    synthetic = SyntheticData(source.component.factory(source.options).spec)
+    trainer = build(settings, {"data": synthetic})
+    return {"gen": settings.name_of("gen"), "critic": settings.name_of("critic"),
+            "constraint": settings.name_of("constraint"),
+            "data": f"synthetic, shaped as {source.component.name}",
+            **measure(trainer, gen_steps=gen_steps, warmup=warmup)}
