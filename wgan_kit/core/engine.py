@@ -34,7 +34,7 @@ from .optimizers import (
     warmed_up_decay,
 )
 from .parallel import DataParallel, SingleProcess
-from .protocols import Parts, Progress
+from .protocols import Parts, Progress, project_weights
 from .run_folder import RunFolder
 from .settings import RunConfig
 
@@ -211,7 +211,7 @@ class Trainer:
                     means.add(class_loss_real=class_loss, class_accuracy_real=(
                         real_logits.argmax(1) == labels).float().mean())
                 stepped = speed.update(self.critic_optimizer, loss, critic, parallel)
-                constraint.project(critic)  # weight clipping; a no-op for a penalty
+                project_weights(constraint, critic)  # weight clipping; nothing for a penalty
                 if stepped:
                     means.add(critic_loss=critic_loss,
                               wasserstein=real_scores.mean() - fake_scores.mean())

@@ -81,10 +81,12 @@ class Penalty(NamedTuple):
 class LipschitzConstraint(Protocol):
     """One way of keeping the critic (close to) 1-Lipschitz.
 
-    The three ways the literature uses each have a place, and a constraint implements the ones it
-    needs (the others are no-ops): `prepare` transforms the critic once when it is built (spectral
-    normalization), `penalty` adds a term to every critic loss (gradient penalty), `project` runs
-    after every critic optimizer step (weight clipping).
+    The three ways the literature uses each have a place: `penalty` adds a term to every critic
+    loss (gradient penalty; None for none), and two optional methods do what a penalty needs not:
+    `prepare(critic) -> critic` transforms the critic once when it is built (spectral
+    normalization), `project(critic) -> None` runs after every critic optimizer step (weight
+    clipping). A constraint without them leaves the critic as it is (`prepare_critic`,
+    `project_weights`).
 
     `penalises_input_gradients` is True when the constraint penalises the critic's gradient with
     respect to each input separately; such a penalty is only valid for a critic that scores samples
@@ -103,11 +105,21 @@ class LipschitzConstraint(Protocol):
 
     penalises_input_gradients: bool
 
-    def prepare(self, critic: nn.Module) -> nn.Module: ...
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty | None: ...
 
-    def project(self, critic: nn.Module) -> None: ...
+
+def prepare_critic(constraint: LipschitzConstraint, critic: nn.Module) -> nn.Module:
+    """The critic as `constraint.prepare` transforms it at build time; the critic itself when the
+    constraint has no `prepare` (a penalty needs none)."""
+    prepare = getattr(constraint, "prepare", None)
+    return critic if prepare is None else prepare(critic)
+
+
+def project_weights(constraint: LipschitzConstraint, critic: nn.Module) -> None:
+    """`constraint.project(critic)` after a critic optimizer step, when the constraint has one."""
+    project = getattr(constraint, "project", None)
+    if project is not None:
+        project(critic)
 
 
 @runtime_checkable

@@ -27,6 +27,7 @@ from ..core.protocols import (
     Objective,
     Parts,
     SampleSpec,
+    prepare_critic,
 )
 from ..core.randomness import seed_everything
 from ..core.registry import Registry, load_registry
@@ -104,7 +105,7 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
     _check_protocols(parts)
     if config.run.conditional:
         _check_conditional_nets(parts, spec, config)
-    parts.critic = parts.constraint.prepare(parts.critic)
+    parts.critic = prepare_critic(parts.constraint, parts.critic)
     _refuse_batch_coupled_critic(parts.critic, parts.constraint, config)
     parts.generator.to(device)
     parts.critic.to(device)
