@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..core.config import _validate
+from ..core.config import validate_options
 from ..errors import WganKitError
 
 if TYPE_CHECKING:
@@ -235,7 +235,8 @@ def feature_extractor(name: str | None, data: DataSource, registry: Registry,
     except WganKitError as exc:
         raise WganKitError([f"--features: {p}" for p in exc.problems]) from None
     problems: list[str] = []
-    validated = _validate(component.options, dict(options or {}), "features", name, problems)
+    validated = validate_options(component.options, dict(options or {}), "features", name,
+                                 problems)
     if problems:
         raise WganKitError(problems)
     return component.factory(validated, data)
