@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 from .core.components import Component, NoOptions, Pairing, Recipe
 from .core.hookspecs import Check, hookimpl
 from .core.protocols import (
+    ClassifyingCritic,
     Critic,
     DataSource,
+    FeatureExtractor,
     Generator,
+    LabelledSource,
     LipschitzConstraint,
     Objective,
     Penalty,
@@ -50,10 +53,13 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Check",
+    "ClassifyingCritic",
     "Component",
     "Critic",
     "DataSource",
+    "FeatureExtractor",
     "Generator",
+    "LabelledSource",
     "Launch",
     "LipschitzConstraint",
     "NoOptions",

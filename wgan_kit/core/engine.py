@@ -34,7 +34,7 @@ from .optimizers import (
     warmed_up_decay,
 )
 from .parallel import DataParallel, SingleProcess
-from .protocols import Parts, Progress, project_weights
+from .protocols import LabelledSource, Parts, Progress, project_weights
 from .run_folder import RunFolder
 from .settings import RunConfig
 
@@ -168,9 +168,11 @@ class Trainer:
         conditional run (else None)."""
         data, run = self.parts.data, self.run
         stream = {"seed": run.seed, "device": self.device, "skip": self.batches_drawn}
-        if self.num_classes is not None:
-            return data.labelled_batches(run.batch_size, **stream)  # type: ignore[attr-defined]
-        return ((batch, None) for batch in data.batches(run.batch_size, **stream))
+        if self.num_classes is None:
+            return ((batch, None) for batch in data.batches(run.batch_size, **stream))
+        if not isinstance(data, LabelledSource):  # build() refuses it; a hand-built Trainer may not
+            raise WganKitError("run.conditional: the data source has no labelled_batches")
+        return data.labelled_batches(run.batch_size, **stream)
 
     def _loop(self, real_batches: Iterator[tuple[torch.Tensor, torch.Tensor | None]],
               progress: Progress | None) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""The five contracts every part of a training run meets, and the view of a run that plugins and
+"""The five contracts every part of a training run meets, what a conditional run asks more of its
+data and critic, the feature extractor that scores images, and the view of a run that plugins and
 watchers get.
 
 Anything that satisfies these protocols trains, whether it comes from a registered plugin or is a
@@ -56,11 +57,22 @@ class Generator(Protocol):
 class Critic(Protocol):
     """Scores a batch of samples: (N, *shape) -> (N,) or (N, 1). Higher means "more real".
 
-    A conditional run's critic also has `classify(x) -> (scores, class_logits)`, both from one
-    pass; penalties and the Wasserstein estimate only ever see the scores.
+    A conditional run's critic is a `ClassifyingCritic`; penalties and the Wasserstein estimate
+    only ever see the scores.
     """
 
     def __call__(self, x: Tensor, /) -> Tensor: ...
+
+
+@runtime_checkable
+class ClassifyingCritic(Critic, Protocol):
+    """A conditional run's critic (AC-GAN): it also names each sample's class.
+
+    `classify(x)` gives the scores (N,) and the class logits (N, num_classes) from one pass, so
+    that the class head reads the features the scores come from.
+    """
+
+    def classify(self, x: Tensor, /) -> tuple[Tensor, Tensor]: ...
 
 
 class Penalty(NamedTuple):
@@ -136,8 +148,7 @@ class DataSource(Protocol):
     """Real samples.
 
     `batches` is an endless stream whose i-th batch depends only on (seed, batch_size, i), so that a
-    resumed run can continue it with `skip=i`. A labelled source (for conditional runs) also has
-    `labelled_batches`, the same stream with each batch's (N,) integer labels: (batch, labels).
+    resumed run can continue it with `skip=i`. A conditional run needs a `LabelledSource`.
     `held_out` gives real samples the critic never trains on. `decode` turns a batch into what a
     person looks at: points stay points, images become uint8 (N, H, W, C) arrays, sequences become
     strings.
@@ -152,6 +163,34 @@ class DataSource(Protocol):
     def held_out(self, n: int, *, device: torch.device) -> Tensor: ...
 
     def decode(self, batch: Tensor) -> Any: ...
+
+
+@runtime_checkable
+class LabelledSource(DataSource, Protocol):
+    """A source whose samples fall into `spec.num_classes` classes, for conditional runs.
+
+    `labelled_batches` is the `batches` stream (the same batches, the same `skip`) with each
+    batch's (N,) integer labels in [0, num_classes).
+    """
+
+    def labelled_batches(
+        self, batch_size: int, *, seed: int, device: torch.device, skip: int = 0
+    ) -> Iterator[tuple[Tensor, Tensor]]: ...
+
+
+@runtime_checkable
+class FeatureExtractor(Protocol):
+    """Maps uint8 images (N, C, H, W) — `DataSource.decode`'s output, channels first — to features
+    (N, num_features), for FID and KID (a component of kind "features"). Scores made from them are
+    named with `label` ("classifier" gives "classifier FID"); only the standard FID Inception
+    network has the empty label. An extractor that also has `logits(images) -> (N, K)` class
+    logits gives an Inception-style score and the classes covered too.
+    """
+
+    num_features: int
+    label: str
+
+    def __call__(self, images: Tensor, /) -> Tensor: ...
 
 
 @dataclass

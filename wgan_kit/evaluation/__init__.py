@@ -4,7 +4,6 @@ benchmark. The scoring API is importable from here, as `wgan_kit.evaluation.eval
 from .scores import (
     NGRAM_ORDERS,
     Evaluation,
-    FeatureExtractor,
     Score,
     as_channels_first,
     cache_dir,
@@ -16,6 +15,6 @@ from .scores import (
     mode_coverage,
 )
 
-__all__ = ["NGRAM_ORDERS", "Evaluation", "FeatureExtractor", "Score", "as_channels_first",
-           "cache_dir", "classes_covered", "evaluate", "exact_w1", "feature_extractor",
-           "image_scores", "mode_coverage"]
+__all__ = ["NGRAM_ORDERS", "Evaluation", "Score", "as_channels_first", "cache_dir",
+           "classes_covered", "evaluate", "exact_w1", "feature_extractor", "image_scores",
+           "mode_coverage"]

@@ -20,9 +20,11 @@ from ..core.config import (
 )
 from ..core.engine import Trainer
 from ..core.protocols import (
+    ClassifyingCritic,
     Critic,
     DataSource,
     Generator,
+    LabelledSource,
     LipschitzConstraint,
     Objective,
     Parts,
@@ -150,7 +152,7 @@ def _spec_for_nets(data: DataSource, config: RunConfig) -> SampleSpec:
     net built for classes takes them (the generator) or names them (the critic)."""
     if not config.run.conditional:
         return dataclasses.replace(data.spec, num_classes=None)
-    if not data.spec.num_classes or not hasattr(data, "labelled_batches"):
+    if not data.spec.num_classes or not isinstance(data, LabelledSource):
         raise WganKitError(f"run.conditional: data {config.name_of('data')!r} has no class "
                            "labels; use a labelled source (its spec names num_classes and it "
                            "has labelled_batches), or run.conditional=false")
@@ -163,7 +165,7 @@ def _check_conditional_nets(parts: Parts, spec: SampleSpec, config: RunConfig) -
         problems.append(f"gen: {config.name_of('gen')!r} takes no class (run.conditional needs "
                         "a generator with num_classes that takes (z, labels)); choose one that "
                         "does, or run.conditional=false")
-    if not callable(getattr(parts.critic, "classify", None)):
+    if not isinstance(parts.critic, ClassifyingCritic):
         problems.append(f"critic: {config.name_of('critic')!r} names no classes (run.conditional "
                         "needs a critic with classify(x) -> (scores, class logits)); choose one "
                         "that does, or run.conditional=false")

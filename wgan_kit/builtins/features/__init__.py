@@ -17,8 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from wgan_kit import Component, NoOptions, hookimpl
 
 if TYPE_CHECKING:
-    from wgan_kit import DataSource
-    from wgan_kit.evaluation import FeatureExtractor
+    from wgan_kit import DataSource, FeatureExtractor
 
 
 class ClassifierOptions(BaseModel):
