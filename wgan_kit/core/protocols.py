@@ -94,11 +94,11 @@ class LipschitzConstraint(Protocol):
     """One way of keeping the critic (close to) 1-Lipschitz.
 
     The three ways the literature uses each have a place: `penalty` adds a term to every critic
-    loss (gradient penalty; None for none), and two optional methods do what a penalty needs not:
-    `prepare(critic) -> critic` transforms the critic once when it is built (spectral
-    normalization), `project(critic) -> None` runs after every critic optimizer step (weight
-    clipping). A constraint without them leaves the critic as it is (`prepare_critic`,
-    `project_weights`).
+    loss (gradient penalty), or returns None; two optional methods act on the critic itself:
+    `prepare(critic) -> critic` transforms it once when it is built (spectral normalization), and
+    `project(critic) -> None` runs after every critic optimizer step (weight clipping). A
+    constraint that lacks one leaves the critic as it is there: the engine calls them through
+    `prepare_critic` and `project_weights`.
 
     `penalises_input_gradients` is True when the constraint penalises the critic's gradient with
     respect to each input separately; such a penalty is only valid for a critic that scores samples
