@@ -3,6 +3,8 @@ conditional batch norm in the generator, a class head on the critic, and the two
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import safetensors.torch
 import torch
@@ -11,7 +13,8 @@ from torch import nn
 from typer.testing import CliRunner
 
 import wgan_kit
-from wgan_kit import WganKitError
+from wgan_kit import ClassifyingCritic, LabelledSource, WganKitError
+from wgan_kit.builtins.toy.sources import EightGaussians
 from wgan_kit.cli import app
 
 SMALL = {"gen.filters": 16, "critic.filters": 16, "gen.latent_dim": 16}
@@ -84,6 +87,8 @@ def test_the_class_losses_weigh_as_the_run_says(registry, weights, head_learns):
 @pytest.mark.parametrize("setup, message", [
     ({"data": "8gaussians", "gen": "mlp", "critic": "mlp"}, "data '8gaussians' has no class labels"),
     ({"data": "digits", "gen": "mlp", "critic": "mlp"}, "gen: 'mlp' takes no class"),
+    ({"data": "digits", "gen": "dcgan", "critic": "mlp", "options": {"gen.filters": 16}},
+     "critic: 'mlp' names no classes"),
     ({"data": "digits", "gen": "dcgan", "critic": "dcgan", "options": {"gen.norm": "none"}},
      "gen.norm: 'dcgan' with norm 'none' has no batch norm"),
     ({"data": "digits", "gen": "resnet", "critic": "resnet",
@@ -92,6 +97,28 @@ def test_the_class_losses_weigh_as_the_run_says(registry, weights, head_learns):
 def test_conditional_runs_refuse_what_cannot_condition(registry, setup, message):
     with pytest.raises(WganKitError, match=message):
         wgan_kit.compose(registry=registry, conditional=True, **setup)
+
+
+def test_a_labelled_source_and_a_classifying_critic_meet_their_protocols(registry):
+    trainer = conditional(registry)
+    assert isinstance(trainer.parts.data, LabelledSource)
+    assert isinstance(trainer.critic, ClassifyingCritic)
+    assert not isinstance(EightGaussians(), LabelledSource)
+    plain = wgan_kit.compose(registry=registry, data="digits", gen="mlp", critic="mlp")
+    assert not isinstance(plain.critic, ClassifyingCritic)
+
+
+class NamesClassesButGivesNoLabels(EightGaussians):
+    """Its spec counts classes, but it has no `labelled_batches`: not a labelled source."""
+
+    spec = dataclasses.replace(EightGaussians.spec, num_classes=8)
+
+
+def test_a_source_without_labelled_batches_is_refused_in_one_line(registry):
+    with pytest.raises(WganKitError, match="has no class labels") as caught:
+        wgan_kit.compose(registry=registry, data=NamesClassesButGivesNoLabels(), gen="mlp",
+                         critic="mlp", conditional=True)
+    assert "\n" not in str(caught.value)
 
 
 def test_the_cifar_acgan_recipe_builds_a_conditional_resnet(registry):

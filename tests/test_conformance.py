@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 import wgan_kit
-from wgan_kit import Component, NoOptions, WganKitError
+from wgan_kit import Component, NoOptions, Penalty, WganKitError
+from wgan_kit.builtins.input_gradients import input_gradient_norms
 from wgan_kit.builtins.toy.sources import EightGaussians
 from wgan_kit.builtins.wasserstein import WassersteinObjective
 from wgan_kit.builtins.weight_clipping import WeightClipping
@@ -47,6 +48,22 @@ def test_the_reference_builtins_are_among_them():
 
 def test_a_constraint_is_checked_on_every_spec_a_critic_accepts():
     check_constraint("gp", critic="mlp", options={"weight": 1.0})
+
+
+class PenaltyOnly:
+    """R1 at the real samples, with neither `prepare` nor `project`: both are optional."""
+
+    penalises_input_gradients = True
+
+    def penalty(self, critic, real, fake):
+        norm = input_gradient_norms(critic, real)
+        return Penalty(norm.square().mean(), norm.detach())
+
+
+def test_a_constraint_needs_neither_prepare_nor_project(tiny_run):
+    assert isinstance(PenaltyOnly(), wgan_kit.LipschitzConstraint)
+    check_constraint(Component("constraint", "penalty-only", lambda o: PenaltyOnly()))
+    assert tiny_run(constraint=PenaltyOnly()).train()["step"] == 2
 
 
 # The kit catches broken components, naming the guarantee.

@@ -104,7 +104,9 @@ def test_the_classifier_features_are_trained_once_cached_and_always_labelled(
     monkeypatch.setenv("WGAN_KIT_CACHE", str(tmp_path))
     component = registry.get("features", "classifier")
     options = component.options(steps=30, batch_size=16, width=4, features=8)
+    assert isinstance(LabelledStripes(), wgan_kit.LabelledSource)
     classifier = component.factory(options, LabelledStripes())
+    assert isinstance(classifier, wgan_kit.FeatureExtractor)
     [cached] = (tmp_path / "classifiers").iterdir()
     images = as_channels_first(decoded_stripes(100, seed=1))
     labels = torch.arange(100) % 2

@@ -1,6 +1,6 @@
 """The package's modules import each other without a circle, the core imports nothing above it,
-and only the built-ins import the built-ins: checked on the import graph read from the source with
-`ast`.
+only the built-ins import the built-ins, no package takes another's private names, and the sweeps
+use one door: checked on the imports read from the source with `ast`.
 
 An edge is every import a module makes: at import time, under `if TYPE_CHECKING:` (they state a
 dependency of the design) and inside a function (the CLI defers every heavy import that way;
@@ -25,10 +25,22 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
+def package_of(module: str) -> str:
+    return module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+
+
+def source_of(module: str, node: ast.ImportFrom) -> str:
+    """The absolute name of what `from ... import` in `module` imports from."""
+    if not node.level:
+        return node.module or ""
+    package = package_of(module)
+    anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+    return ".".join([*anchor, *([node.module] if node.module else [])])
+
+
 def imported(module: str, *, deferred: bool) -> set[str]:
     """The package's modules that `module` imports (with `deferred`, also inside functions)."""
     path = MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -38,10 +50,7 @@ def imported(module: str, *, deferred: bool) -> set[str]:
             if isinstance(child, ast.Import):
                 found.update(alias.name for alias in child.names)
             elif isinstance(child, ast.ImportFrom):
-                base = child.module or ""
-                if child.level:
-                    anchor = package.split(".")[:len(package.split(".")) - child.level + 1]
-                    base = ".".join([*anchor, *([child.module] if child.module else [])])
+                base = source_of(module, child)
                 submodules = {f"{base}.{alias.name}" for alias in child.names} & set(MODULES)
                 found.update(submodules)
                 if len(submodules) < len(child.names):  # a name defined in pkg itself
@@ -85,6 +94,31 @@ def test_only_the_built_ins_import_the_built_ins():
     offenders = {module: sorted(t for t in imported(module, deferred=True)
                                 if t == builtins or t.startswith(builtins + "."))
                  for module in MODULES if not module.startswith(builtins)}
+    assert {module: found for module, found in offenders.items() if found} == {}
+
+
+def test_no_module_imports_a_private_name_from_another_package():
+    """What a package shares with another has a public name (and a docstring) in its owner; a
+    leading underscore means "this package only"."""
+    offenders = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            source = source_of(module, node) if isinstance(node, ast.ImportFrom) else ""
+            if source not in MODULES or package_of(source) == package_of(module):
+                continue
+            offenders += [f"{module}: {source}.{alias.name}" for alias in node.names
+                          if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert offenders == []
+
+
+def test_the_sweeps_reach_the_rest_of_wgan_kit_through_their_one_door():
+    """experiments/internals.py names everything of wgan-kit's insides that the sweeps use; the
+    package's other modules import only it, each other and the public `wgan_kit`."""
+    experiments = "wgan_kit.experiments"
+    offenders = {module: sorted(target for target in imported(module, deferred=True)
+                                if target != "wgan_kit" and not target.startswith(experiments))
+                 for module in MODULES
+                 if module.startswith(experiments) and module != f"{experiments}.internals"}
     assert {module: found for module, found in offenders.items() if found} == {}
 
 

@@ -14,6 +14,7 @@ from wgan_kit.builtins.least_squares import LeastSquaresObjective
 from wgan_kit.builtins.no_constraint import NoConstraint
 from wgan_kit.builtins.standard_gan import StandardGanObjective
 from wgan_kit.core.config import resolve_layers
+from wgan_kit.core.protocols import prepare_critic, project_weights
 
 OBJECTIVES = ["wgan", "gan", "lsgan"]
 CONSTRAINTS = ["gp", "gp-one-sided", "clip", "none"]
@@ -118,9 +119,9 @@ def test_no_constraint_leaves_the_critic_alone():
     constraint = NoConstraint()
     critic = linear_critic([5.0, -7.0])
     before = [p.clone() for p in critic.parameters()]
-    assert constraint.prepare(critic) is critic
+    assert prepare_critic(constraint, critic) is critic
     assert constraint.penalty(critic, torch.randn(4, 2), torch.randn(4, 2)) is None
-    constraint.project(critic)
+    project_weights(constraint, critic)
     assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters()))
     assert constraint.penalises_input_gradients is False
 

@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 from .core.components import Component, NoOptions, Pairing, Recipe
 from .core.hookspecs import Check, hookimpl
 from .core.protocols import (
+    ClassifyingCritic,
     Critic,
     DataSource,
+    FeatureExtractor,
     Generator,
+    LabelledSource,
     LipschitzConstraint,
     Objective,
     Penalty,
@@ -54,11 +57,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Check",
+    "ClassifyingCritic",
     "Component",
     "Critic",
     "DataSource",
     "Engine",
+    "FeatureExtractor",
     "Generator",
+    "LabelledSource",
     "Launch",
     "LipschitzConstraint",
     "NoOptions",

@@ -79,7 +79,7 @@ class ConditionalGenerator(nn.Module):
         return self.net(z, labels)
 
 
-class ClassifyingCritic(nn.Module):
+class CriticWithClassHead(nn.Module):
     """A critic whose `net` ends with its linear score layer. Built for classes, it also names the
     class of each sample from the features that layer reads (`classify`): AC-GAN's head."""
 

@@ -80,9 +80,6 @@ class ConsistencyTerm:
             layer.register_forward_pre_hook(DropoutBefore(self.dropout))
         return critic
 
-    def project(self, critic: nn.Module) -> None:
-        pass
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty:
         penalty = self.gradient_penalty.penalty(critic, real, fake)
         (scores, features), (again, features_again) = (self.scores_and_features(critic, real)

@@ -40,12 +40,6 @@ class DraganPenalty:
         self.weight = weight
         self.c = c
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
-    def project(self, critic: nn.Module) -> None:
-        pass
-
     def perturbed(self, real: Tensor) -> Tensor:
         """x + α · c · std(x) · u: u ~ U[0, 1] per element, α ~ U[0, 1] per sample."""
         import torch

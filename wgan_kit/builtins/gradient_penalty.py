@@ -36,12 +36,6 @@ class GradientPenalty:
         self.one_sided = one_sided
         self.centre = centre
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
-    def project(self, critic: nn.Module) -> None:
-        pass
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty:
         norm = input_gradient_norms(critic, interpolates(real, fake))
         excess = norm - self.centre

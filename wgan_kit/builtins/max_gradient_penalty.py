@@ -38,12 +38,6 @@ class MaxGradientPenalty:
         self.weight = weight
         self.form = form
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
-    def project(self, critic: nn.Module) -> None:
-        pass
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty:
         norm = input_gradient_norms(critic, interpolates(real, fake))
         terms = norm.square() if self.form == "squared" else (norm - 1).square()

@@ -14,14 +14,8 @@ if TYPE_CHECKING:
 class NoConstraint:
     penalises_input_gradients = False
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> None:
         return None
-
-    def project(self, critic: nn.Module) -> None:
-        pass
 
 
 def build(options: NoOptions) -> NoConstraint:

@@ -51,12 +51,6 @@ class ZeroCentredPenalty:
         self.at = at
         self.penalty_every = every
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
-    def project(self, critic: nn.Module) -> None:
-        pass
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty:
         norm = input_gradient_norms(critic, real if self.at == "real" else fake)
         value = self.penalty_every * self.gamma / 2 * norm.square().mean()

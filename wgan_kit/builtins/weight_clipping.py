@@ -29,9 +29,6 @@ class WeightClipping:
     def __init__(self, c: float = 0.01) -> None:
         self.c = c
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> None:
         return None
 

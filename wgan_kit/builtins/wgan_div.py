@@ -42,12 +42,6 @@ class WassersteinDivergence:
         self.k = k
         self.p = p
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
-    def project(self, critic: nn.Module) -> None:
-        pass
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty:
         norm = input_gradient_norms(critic, interpolates(real, fake))
         return Penalty(self.k * norm.pow(self.p).mean(), norm.detach())

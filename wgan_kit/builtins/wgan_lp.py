@@ -51,12 +51,6 @@ class LipschitzPenalty:
         self.sampling = sampling
         self.perturbation = DraganPenalty(c=c)
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
-    def project(self, critic: nn.Module) -> None:
-        pass
-
     def points(self, real: Tensor, fake: Tensor) -> Tensor:
         if self.sampling == "interpolates":
             return interpolates(real, fake)

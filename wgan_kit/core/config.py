@@ -281,13 +281,13 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
         if section in values:
             values[section].update({k: v for k, v in table.items() if k != "name"})
 
-    run = _validate(RunSettings, values["run"], "run", "run", problems)
+    run = validate_options(RunSettings, values["run"], "run", "run", problems)
     parts = {}
     for section, component in chosen.items():
         owner = component.name
         if "name" not in merged.get(section, {}) and defaults[section] != DEFAULT_NAMES[section]:
             owner += f" (the net data {chosen['data'].name} suggests; name another with --{section})"
-        options = _validate(component.options, values[section], section, owner, problems)
+        options = validate_options(component.options, values[section], section, owner, problems)
         if options is not None:
             parts[section] = Part(section, component, options)
     if problems:
@@ -330,8 +330,10 @@ def _unpaired(chosen: Mapping[str, Component]) -> list[str]:
     return problems
 
 
-def _validate(model: type[BaseModel], values: dict[str, Any], section: str, owner: str,
-              problems: list[str]) -> Any:
+def validate_options(model: type[BaseModel], values: dict[str, Any], section: str, owner: str,
+                     problems: list[str]) -> Any:
+    """`values` checked against `model` (a component's options, or the run settings); None, with
+    each error added to `problems` as one line for people ("section.key: ..."), when they fail."""
     try:
         return model.model_validate(values)
     except ValidationError as exc:

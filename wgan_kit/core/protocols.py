@@ -1,4 +1,5 @@
-"""The five contracts every part of a training run meets, and the view of a run that plugins and
+"""The five contracts every part of a training run meets, what a conditional run asks more of its
+data and critic, the feature extractor that scores images, and the view of a run that plugins and
 watchers get.
 
 Anything that satisfies these protocols trains, whether it comes from a registered plugin or is a
@@ -57,11 +58,22 @@ class Generator(Protocol):
 class Critic(Protocol):
     """Scores a batch of samples: (N, *shape) -> (N,) or (N, 1). Higher means "more real".
 
-    A conditional run's critic also has `classify(x) -> (scores, class_logits)`, both from one
-    pass; penalties and the Wasserstein estimate only ever see the scores.
+    A conditional run's critic is a `ClassifyingCritic`; penalties and the Wasserstein estimate
+    only ever see the scores.
     """
 
     def __call__(self, x: Tensor, /) -> Tensor: ...
+
+
+@runtime_checkable
+class ClassifyingCritic(Critic, Protocol):
+    """A conditional run's critic (AC-GAN): it also names each sample's class.
+
+    `classify(x)` gives the scores (N,) and the class logits (N, num_classes) from one pass, so
+    that the class head reads the features the scores come from.
+    """
+
+    def classify(self, x: Tensor, /) -> tuple[Tensor, Tensor]: ...
 
 
 class Penalty(NamedTuple):
@@ -82,10 +94,12 @@ class Penalty(NamedTuple):
 class LipschitzConstraint(Protocol):
     """One way of keeping the critic (close to) 1-Lipschitz.
 
-    The three ways the literature uses each have a place, and a constraint implements the ones it
-    needs (the others are no-ops): `prepare` transforms the critic once when it is built (spectral
-    normalization), `penalty` adds a term to every critic loss (gradient penalty), `project` runs
-    after every critic optimizer step (weight clipping).
+    The three ways the literature uses each have a place: `penalty` adds a term to every critic
+    loss (gradient penalty), or returns None; two optional methods act on the critic itself:
+    `prepare(critic) -> critic` transforms it once when it is built (spectral normalization), and
+    `project(critic) -> None` runs after every critic optimizer step (weight clipping). A
+    constraint that lacks one leaves the critic as it is there: the engine calls them through
+    `prepare_critic` and `project_weights`.
 
     `penalises_input_gradients` is True when the constraint penalises the critic's gradient with
     respect to each input separately; such a penalty is only valid for a critic that scores samples
@@ -104,11 +118,21 @@ class LipschitzConstraint(Protocol):
 
     penalises_input_gradients: bool
 
-    def prepare(self, critic: nn.Module) -> nn.Module: ...
-
     def penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Penalty | None: ...
 
-    def project(self, critic: nn.Module) -> None: ...
+
+def prepare_critic(constraint: LipschitzConstraint, critic: nn.Module) -> nn.Module:
+    """The critic as `constraint.prepare` transforms it at build time; the critic itself when the
+    constraint has no `prepare` (a penalty needs none)."""
+    prepare = getattr(constraint, "prepare", None)
+    return critic if prepare is None else prepare(critic)
+
+
+def project_weights(constraint: LipschitzConstraint, critic: nn.Module) -> None:
+    """`constraint.project(critic)` after a critic optimizer step, when the constraint has one."""
+    project = getattr(constraint, "project", None)
+    if project is not None:
+        project(critic)
 
 
 @runtime_checkable
@@ -125,8 +149,7 @@ class DataSource(Protocol):
     """Real samples.
 
     `batches` is an endless stream whose i-th batch depends only on (seed, batch_size, i), so that a
-    resumed run can continue it with `skip=i`. A labelled source (for conditional runs) also has
-    `labelled_batches`, the same stream with each batch's (N,) integer labels: (batch, labels).
+    resumed run can continue it with `skip=i`. A conditional run needs a `LabelledSource`.
     `held_out` gives real samples the critic never trains on. `decode` turns a batch into what a
     person looks at: points stay points, images become uint8 (N, H, W, C) arrays, sequences become
     strings.
@@ -141,6 +164,34 @@ class DataSource(Protocol):
     def held_out(self, n: int, *, device: torch.device) -> Tensor: ...
 
     def decode(self, batch: Tensor) -> Any: ...
+
+
+@runtime_checkable
+class LabelledSource(DataSource, Protocol):
+    """A source whose samples fall into `spec.num_classes` classes, for conditional runs.
+
+    `labelled_batches` is the `batches` stream (the same batches, the same `skip`) with each
+    batch's (N,) integer labels in [0, num_classes).
+    """
+
+    def labelled_batches(
+        self, batch_size: int, *, seed: int, device: torch.device, skip: int = 0
+    ) -> Iterator[tuple[Tensor, Tensor]]: ...
+
+
+@runtime_checkable
+class FeatureExtractor(Protocol):
+    """Maps uint8 images (N, C, H, W) — `DataSource.decode`'s output, channels first — to features
+    (N, num_features), for FID and KID (a component of kind "features"). Scores made from them are
+    named with `label` ("classifier" gives "classifier FID"); only the standard FID Inception
+    network has the empty label. An extractor that also has `logits(images) -> (N, K)` class
+    logits gives an Inception-style score and the classes covered too.
+    """
+
+    num_features: int
+    label: str
+
+    def __call__(self, images: Tensor, /) -> Tensor: ...
 
 
 @dataclass

@@ -6,7 +6,6 @@ importable from here, as `wgan_kit.evaluation.evaluate`."""
 from .scores import (
     NGRAM_ORDERS,
     Evaluation,
-    FeatureExtractor,
     Score,
     as_channels_first,
     cache_dir,
@@ -18,6 +17,6 @@ from .scores import (
     mode_coverage,
 )
 
-__all__ = ["NGRAM_ORDERS", "Evaluation", "FeatureExtractor", "Score", "as_channels_first",
-           "cache_dir", "classes_covered", "evaluate", "exact_w1", "feature_extractor",
-           "image_scores", "mode_coverage"]
+__all__ = ["NGRAM_ORDERS", "Evaluation", "Score", "as_channels_first", "cache_dir",
+           "classes_covered", "evaluate", "exact_w1", "feature_extractor", "image_scores",
+           "mode_coverage"]

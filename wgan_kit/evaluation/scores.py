@@ -25,13 +25,14 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..core.config import _validate
+from ..core.config import validate_options
+from ..core.protocols import FeatureExtractor, LabelledSource
 from ..errors import WganKitError
 
 if TYPE_CHECKING:
@@ -127,18 +128,6 @@ def ngram_jsd(generated: list[str], real: list[str], n: int) -> float:
 
 # --- images -------------------------------------------------------------------------------------
 
-@runtime_checkable
-class FeatureExtractor(Protocol):
-    """Maps uint8 images (N, C, H, W) — `DataSource.decode`'s output, channels first — to features
-    (N, num_features). Scores made from them are named with `label` ("classifier" gives
-    "classifier FID"); only the standard FID Inception network has the empty label."""
-
-    num_features: int
-    label: str
-
-    def __call__(self, images: Tensor, /) -> Tensor: ...
-
-
 class PrecomputedFeatures(nn.Module):
     """Hands torchmetrics features computed once, so that FID and KID share one pass of the
     (slow) extractor instead of each running it again."""
@@ -225,17 +214,18 @@ def cache_dir() -> Path:
 
 def feature_extractor(name: str | None, data: DataSource, registry: Registry,
                       options: Mapping[str, Any] | None = None) -> FeatureExtractor:
-    """The extractor `name` with `options`, or by default `classifier` for a labelled source (one
-    with `labelled_batches` and `spec.num_classes`) and `inception` for any other."""
+    """The extractor `name` with `options`, or by default `classifier` for a labelled source (a
+    `LabelledSource` whose spec names num_classes) and `inception` for any other."""
     if name is None:
-        labelled = hasattr(data, "labelled_batches") and data.spec.num_classes
+        labelled = isinstance(data, LabelledSource) and data.spec.num_classes
         name = "classifier" if labelled else "inception"
     try:
         component = registry.get("features", name)
     except WganKitError as exc:
         raise WganKitError([f"--features: {p}" for p in exc.problems]) from None
     problems: list[str] = []
-    validated = _validate(component.options, dict(options or {}), "features", name, problems)
+    validated = validate_options(component.options, dict(options or {}), "features", name,
+                                 problems)
     if problems:
         raise WganKitError(problems)
     return component.factory(validated, data)

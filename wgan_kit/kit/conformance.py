@@ -35,6 +35,8 @@ from ..core.protocols import (
     Objective,
     Penalty,
     SampleSpec,
+    prepare_critic,
+    project_weights,
 )
 from ..core.registry import Component, Registry, load_registry
 from ..errors import WganKitError
@@ -258,11 +260,11 @@ def check_constraint(component: Component | str, *, options: Mapping[str, Any] |
                      specs: Iterable[SampleSpec] = TINY_SPECS,
                      registry: Registry | None = None) -> None:
     """On each critic (the kit's reference MLP and conv critics, or `critic` on each spec it
-    accepts): `prepare` returns a critic that still scores each sample; `penalty` is None or a
-    Penalty keeping its contract (`wgan_kit.training.penalty_contract`, the preflight's check: a
-    finite scalar whose gradient reaches the critic's weights, ‖∇D(p)‖₂ per sample over all axes
-    at the points it chose); a critic step with penalty and `project` stays finite; a critic
-    prepared afresh loads a trained one's state_dict."""
+    accepts): `prepare`, where it has one, returns a critic that still scores each sample;
+    `penalty` is None or a Penalty keeping its contract (`wgan_kit.training.penalty_contract`, the
+    preflight's check: a finite scalar whose gradient reaches the critic's weights, ‖∇D(p)‖₂ per
+    sample over all axes at the points it chose); a critic step with penalty and `project` (where
+    it has one) stays finite; a critic prepared afresh loads a trained one's state_dict."""
     component = _resolve(component, "constraint", registry)
     valid = check_options(component, options)
     if critic is None:
@@ -276,11 +278,11 @@ def check_constraint(component: Component | str, *, options: Mapping[str, Any] |
         who = f"constraint {component.name!r} with {critic_name} on {spec.kind} {spec.shape}"
         constraint = component.factory(valid)
         _require(isinstance(constraint, LipschitzConstraint), who,
-                 "it meets the LipschitzConstraint protocol (prepare, penalty, project, "
-                 "penalises_input_gradients)")
+                 "it meets the LipschitzConstraint protocol (penalty, "
+                 "penalises_input_gradients; prepare and project if it needs them)")
         _require(isinstance(constraint.penalises_input_gradients, bool), who,
                  "penalises_input_gradients is a bool", repr(constraint.penalises_input_gradients))
-        net = constraint.prepare(build())
+        net = prepare_critic(constraint, build())
         _require(isinstance(net, nn.Module), who, "prepare(critic) returns an nn.Module",
                  type(net).__name__)
         _check_scores_one_per_sample(net, spec, f"{who}, after prepare")
@@ -297,12 +299,12 @@ def check_constraint(component: Component | str, *, options: Mapping[str, Any] |
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        constraint.project(net)
+        project_weights(constraint, net)
         _require(all(torch.isfinite(p).all() for p in net.parameters()), who,
                  "the critic's parameters stay finite after a step and project()")
         _check_scores_one_per_sample(net, spec, f"{who}, after a step")
-        _check_state_dict_round_trip(net, component.factory(valid).prepare(build()), real,
-                                     f"{who} (a critic prepared afresh)")
+        afresh = prepare_critic(component.factory(valid), build())
+        _check_state_dict_round_trip(net, afresh, real, f"{who} (a critic prepared afresh)")
 
 
 def check_objective(component: Component | str, *, options: Mapping[str, Any] | None = None,

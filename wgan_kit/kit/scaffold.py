@@ -130,12 +130,6 @@ class $Class:
     def __init__(self, weight: float) -> None:
         self.weight = weight
 
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
-
-    def project(self, critic: nn.Module) -> None:
-        pass
-
     def penalty(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> Penalty:
         # The points: here WGAN-GP's interpolates, one ε per sample. Choose yours (any points).
         epsilon = torch.rand(len(real), *[1] * (real.dim() - 1), device=real.device)
@@ -181,9 +175,6 @@ class $Class:
 
     def __init__(self, max_norm: float) -> None:
         self.max_norm = max_norm
-
-    def prepare(self, critic: nn.Module) -> nn.Module:
-        return critic
 
     def penalty(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> None:
         return None

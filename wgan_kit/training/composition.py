@@ -25,14 +25,17 @@ from ..core.engine import Engine
 from ..core.engine.acceleration import batch_coupled_modules
 from ..core.engine.metrics import RunResult
 from ..core.protocols import (
+    ClassifyingCritic,
     Critic,
     DataSource,
     Generator,
+    LabelledSource,
     LipschitzConstraint,
     Objective,
     Parts,
     Progress,
     SampleSpec,
+    prepare_critic,
 )
 from ..core.randomness import seed_everything
 from ..core.registry import Registry, load_registry
@@ -199,7 +202,7 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
     _check_protocols(parts)
     if config.run.conditional:
         _check_conditional_nets(parts, spec, config)
-    parts.critic = parts.constraint.prepare(parts.critic)
+    parts.critic = prepare_critic(parts.constraint, parts.critic)
     _refuse_batch_coupled_critic(parts.critic, parts.constraint, config)
     parts.generator.to(device)
     parts.critic.to(device)
@@ -244,7 +247,7 @@ def _spec_for_nets(data: DataSource, config: RunConfig) -> SampleSpec:
     net built for classes takes them (the generator) or names them (the critic)."""
     if not config.run.conditional:
         return dataclasses.replace(data.spec, num_classes=None)
-    if not data.spec.num_classes or not hasattr(data, "labelled_batches"):
+    if not data.spec.num_classes or not isinstance(data, LabelledSource):
         raise WganKitError(f"run.conditional: data {config.name_of('data')!r} has no class "
                            "labels; use a labelled source (its spec names num_classes and it "
                            "has labelled_batches), or run.conditional=false")
@@ -257,7 +260,7 @@ def _check_conditional_nets(parts: Parts, spec: SampleSpec, config: RunConfig) -
         problems.append(f"gen: {config.name_of('gen')!r} takes no class (run.conditional needs "
                         "a generator with num_classes that takes (z, labels)); choose one that "
                         "does, or run.conditional=false")
-    if not callable(getattr(parts.critic, "classify", None)):
+    if not isinstance(parts.critic, ClassifyingCritic):
         problems.append(f"critic: {config.name_of('critic')!r} names no classes (run.conditional "
                         "needs a critic with classify(x) -> (scores, class logits)); choose one "
                         "that does, or run.conditional=false")

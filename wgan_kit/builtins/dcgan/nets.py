@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..activations import activation, channel_factor
-from ..conditioning import ClassifyingCritic, ConditionalGenerator, LabelledSequential
+from ..conditioning import ConditionalGenerator, CriticWithClassHead, LabelledSequential
 from ..normalization import norm2d
 from ..option_types import CriticNorm, GeneratorNorm, NonlinearityOrGate
 
@@ -69,7 +69,7 @@ class DCGANGenerator(ConditionalGenerator):
         _init_as_dcgan(self)
 
 
-class DCGANCritic(ClassifyingCritic):
+class DCGANCritic(CriticWithClassHead):
     def __init__(self, channels: int, start: int, doublings: int, *, filters: int,
                  norm: CriticNorm, nonlinearity: NonlinearityOrGate,
                  extra_layers: int = 0, num_classes: int | None = None) -> None:

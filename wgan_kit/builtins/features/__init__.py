@@ -17,8 +17,7 @@ from wgan_kit import Component, NoOptions, hookimpl
 from .options import ClassifierOptions
 
 if TYPE_CHECKING:
-    from wgan_kit import DataSource
-    from wgan_kit.evaluation import FeatureExtractor
+    from wgan_kit import DataSource, FeatureExtractor
 
 
 def build_inception(options: NoOptions, data: DataSource) -> FeatureExtractor:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import safetensors.torch
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from wgan_kit import DataSource, WganKitError
+from wgan_kit import DataSource, LabelledSource, WganKitError
 from wgan_kit.evaluation import as_channels_first, cache_dir
 
 from .options import ClassifierOptions
@@ -47,7 +46,7 @@ class Classifier(nn.Module):
 def trained_classifier(data: DataSource, options: ClassifierOptions) -> Classifier:
     """The classifier for `data`, from the cache or trained now (and then cached)."""
     num_classes = data.spec.num_classes
-    if not hasattr(data, "labelled_batches") or not num_classes:
+    if not isinstance(data, LabelledSource) or not num_classes:
         raise WganKitError(f"features classifier: the data source {type(data).__name__} has no "
                            "labels (it needs labelled_batches and spec.num_classes); use "
                            "--features inception")
@@ -71,7 +70,8 @@ def trained_classifier(data: DataSource, options: ClassifierOptions) -> Classifi
     return classifier.eval()
 
 
-def _labelled_images(data: Any, options: ClassifierOptions) -> Iterator[tuple[Tensor, Tensor]]:
+def _labelled_images(data: LabelledSource, options: ClassifierOptions
+                     ) -> Iterator[tuple[Tensor, Tensor]]:
     """The classifier's training stream: `options.steps` labelled batches as uint8 images."""
     batches = data.labelled_batches(options.batch_size, seed=options.seed,
                                     device=torch.device("cpu"))
@@ -79,7 +79,7 @@ def _labelled_images(data: Any, options: ClassifierOptions) -> Iterator[tuple[Te
         yield as_channels_first(data.decode(batch)), labels.long()
 
 
-def _data_hash(data: Any, options: ClassifierOptions) -> str:
+def _data_hash(data: LabelledSource, options: ClassifierOptions) -> str:
     digest = hashlib.sha256(json.dumps({"options": options.model_dump(),
                                         "shape": list(data.spec.shape),
                                         "classes": data.spec.num_classes}).encode())

@@ -9,7 +9,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..conditioning import ClassifyingCritic, ConditionalGenerator, LabelledSequential
+from ..conditioning import ConditionalGenerator, CriticWithClassHead, LabelledSequential
 from ..normalization import norm2d
 from ..option_types import CriticNorm, GeneratorNorm
 
@@ -93,7 +93,7 @@ class ResNetGenerator(ConditionalGenerator):
         self.net = LabelledSequential(rows)
 
 
-class ResNetCritic(ClassifyingCritic):
+class ResNetCritic(CriticWithClassHead):
     """The optimized first block and `down_blocks − 1` more down-blocks, `plain_blocks` blocks
     without resampling, ReLU, global mean pool, linear → one score. `net`'s children are the rows
     of Appendix F's table."""

@@ -21,7 +21,7 @@ from torch import nn
 
 from ...errors import WganKitError
 from .. import checkpoint, randomness
-from ..protocols import Parts, PictureWriter, Progress
+from ..protocols import LabelledSource, Parts, PictureWriter, Progress
 from ..run_folder import RunFolder
 from ..settings import RunConfig, RunSettings
 from .acceleration import Acceleration
@@ -188,9 +188,11 @@ class Engine:
         # Each rank of a data-parallel run draws its own stream: the run's seed plus its rank.
         stream = {"seed": self.run.seed + self.parallel.rank, "device": self.device,
                   "skip": self.batches_drawn}
-        if self.num_classes is not None:
-            return data.labelled_batches(m, **stream)  # type: ignore[attr-defined]
-        return ((batch, None) for batch in data.batches(m, **stream))
+        if self.num_classes is None:
+            return ((batch, None) for batch in data.batches(m, **stream))
+        if not isinstance(data, LabelledSource):  # build() refuses it; a hand-built engine may not
+            raise WganKitError("run.conditional: the data source has no labelled_batches")
+        return data.labelled_batches(m, **stream)
 
     def heldout_losses(self, train_batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """WGAN-GP Figure 5b's critic losses on a training and a fixed held-out real batch."""

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import randomness
+from ..protocols import project_weights
 from .metrics import RunningMeans, refuse_non_finite
 from .optimizers import critic_steps, learning_rate, update_moving_average, warmed_up_decay
 
@@ -112,7 +113,7 @@ def algorithm_1(engine: LoopState, real_batches: Batches, progress: Progress | N
                 means.add(class_loss_real=class_loss, class_accuracy_real=(
                     real_logits.argmax(1) == labels).float().mean())
             stepped = speed.update(engine.critic_optimizer, loss, critic, parallel)
-            constraint.project(critic)  # weight clipping; a no-op for a penalty
+            project_weights(constraint, critic)  # weight clipping; nothing for a penalty
             if stepped:
                 means.add(critic_loss=critic_loss,
                           wasserstein=real_scores.mean() - fake_scores.mean())

@@ -29,6 +29,3 @@ class SpectralNormalization:
 
     def penalty(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> None:
         return None
-
-    def project(self, critic: nn.Module) -> None:
-        pass
