@@ -30,7 +30,7 @@ import torch
 import wgan_kit
 from wgan_kit.evaluation.benchmark import (SyntheticData, machine, measure, peak_memory_mb,
                                            synthetic_batch)
-from wgan_kit.core.config import parse_value
+from wgan_kit.core.layers import parse_value
 from wgan_kit.core.randomness import seed_everything
 
 sys.path.insert(0, str(Path(__file__).parent))

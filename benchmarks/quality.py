@@ -50,7 +50,7 @@ from wgan_kit.evaluation import (as_channels_first, exact_w1, feature_extractor,
 from wgan_kit.evaluation.benchmark import machine
 from wgan_kit.evaluation.pictures import save_picture
 from wgan_kit.core.engine.acceleration import native_precision
-from wgan_kit.core.config import parse_value
+from wgan_kit.core.layers import parse_value
 from wgan_kit.core.registry import load_registry
 
 sys.path.insert(0, str(Path(__file__).parent))

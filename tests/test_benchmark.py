@@ -9,7 +9,7 @@ import torch
 from typer.testing import CliRunner
 
 import wgan_kit
-from wgan_kit.core.config import resolve_settings
+from wgan_kit.core.layers import resolve_config
 from wgan_kit.evaluation.benchmark import SyntheticData, bench_composition
 from wgan_kit.cli import app
 
@@ -38,7 +38,7 @@ def test_bench_reports_bad_settings_like_run():
 
 
 def test_bench_composition_times_the_chosen_run_on_synthetic_data(registry):
-    settings = resolve_settings(registry, names={"constraint": "clip"},
+    settings = resolve_config(registry, names={"constraint": "clip"},
                                 run={"batch_size": 16, "n_critic": 2},
                                 overrides={"gen": {"hidden": 16}, "critic": {"hidden": 16}})
     row = bench_composition(settings, gen_steps=2, warmup=1)

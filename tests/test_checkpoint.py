@@ -12,7 +12,7 @@ import torch
 import wgan_kit
 from wgan_kit import WganKitError
 from wgan_kit.core.checkpoint import load
-from wgan_kit.core.config import parts_named_as_recorded
+from wgan_kit.core.layers import parts_named_as_recorded
 
 
 def weights(trainer) -> dict[str, torch.Tensor]:

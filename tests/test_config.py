@@ -7,8 +7,8 @@ import tomllib
 import pytest
 
 from wgan_kit import WganKitError
-from wgan_kit.core.config import resolve_layers
-from wgan_kit.core.config import load_toml, parse_assignments, parse_value
+from wgan_kit.core.layers import resolve_layers
+from wgan_kit.core.layers import load_toml, parse_assignments, parse_value
 
 
 def test_defaults_are_wgan_gp_with_the_toy_settings_chosen_by_time_to_quality(registry):

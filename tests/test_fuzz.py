@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from wgan_kit import WganKitError
 from wgan_kit.cli import app
-from wgan_kit.core.config import resolve_layers
-from wgan_kit.core.config import load_toml, parse_assignments
-from wgan_kit.core.settings import RunConfig
+from wgan_kit.core.layers import resolve_layers
+from wgan_kit.core.layers import load_toml, parse_assignments
+from wgan_kit.core.config import RunConfig
 
 SECTIONS = ["run", "gen", "critic", "constraint", "objective", "data", "model", ""]
 KEYS = ["name", "steps", "batch_size", "lr", "betas", "seed", "device", "hidden", "depth", "norm",

@@ -13,7 +13,7 @@ from wgan_kit.builtins.gradient_penalty import GradientPenalty
 from wgan_kit.builtins.least_squares import LeastSquaresObjective
 from wgan_kit.builtins.no_constraint import NoConstraint
 from wgan_kit.builtins.standard_gan import StandardGanObjective
-from wgan_kit.core.config import resolve_layers
+from wgan_kit.core.layers import resolve_layers
 from wgan_kit.core.protocols import prepare_critic, project_weights
 
 OBJECTIVES = ["wgan", "gan", "lsgan"]

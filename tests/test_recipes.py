@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 import wgan_kit
 from wgan_kit import WganKitError
 from wgan_kit.cli import app
-from wgan_kit.core.config import resolve_layers
-from wgan_kit.core.config import load_toml, parse_assignments
+from wgan_kit.core.layers import resolve_layers
+from wgan_kit.core.layers import load_toml, parse_assignments
 
 # The table, written out independently of wgan_kit/builtins/recipes.py.
 TABLE = {
@@ -143,7 +143,7 @@ def test_listing_recipes_imports_no_torch():
 
 
 def test_a_recipe_key_outside_every_section_is_refused(registry):
-    from wgan_kit.core.config import dotted_layer
+    from wgan_kit.core.layers import dotted_layer
 
     with pytest.raises(WganKitError, match=r"recipe mine 'model.depth': expected section.key"):
         dotted_layer({"run.lr": 1e-4, "model.depth": 3}, "recipe mine")

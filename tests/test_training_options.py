@@ -10,7 +10,7 @@ import torch
 
 import wgan_kit
 from wgan_kit.core.checkpoint import load
-from wgan_kit.core.settings import RunSettings
+from wgan_kit.core.config import RunSettings
 from wgan_kit.core.engine.optimizers import learning_rate, warmed_up_decay
 
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from typer.models import OptionInfo
 
-from ..core.settings import SECTIONS, RunSettings
+from ..core.config import SECTIONS, RunSettings
 
 if TYPE_CHECKING:
     from ..core.registry import Registry
-    from ..core.settings import RunConfig
+    from ..core.config import RunConfig
 
 # `--threads`, for every command that runs torch.
 Threads = Annotated[Optional[int], typer.Option(
@@ -82,11 +82,11 @@ class RunFlags:
         """The plugin named for each part (`--gen mlp`), None where none is."""
         return {part: getattr(self, part) for part in PART_FLAGS}
 
-    def settings(self, registry: Registry) -> RunConfig:
-        """The settings these flags choose, resolved in the one order (wgan_kit/core/config.py)."""
-        from ..core.config import parse_assignments, resolve_settings
+    def resolve(self, registry: Registry) -> RunConfig:
+        """The settings these flags choose, resolved in the one order (wgan_kit/core/layers.py)."""
+        from ..core.layers import parse_assignments, resolve_config
 
-        return resolve_settings(registry, recipe=self.recipe, config=self.config,
+        return resolve_config(registry, recipe=self.recipe, config=self.config,
                                 names=self.names(),
                                 run={key: getattr(self, key) for key in RUN_FLAGS},
                                 overrides=parse_assignments(self.assignments or []))

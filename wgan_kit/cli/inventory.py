@@ -171,7 +171,7 @@ def data_show(
 ) -> None:
     """Save a picture of real training samples and print the set's size, sample shape, value
     range and class counts: the first thing to check about a data set."""
-    from ..core.config import parse_assignments
+    from ..core.layers import parse_assignments
 
     set_threads(threads)
     try:

@@ -71,7 +71,7 @@ def eval_(
     """
     set_threads(threads)
     try:
-        from ..core.config import parse_assignments
+        from ..core.layers import parse_assignments
         from ..core.registry import load_registry_with
 
         options = parse_assignments(set_ or [], sections=("features",)).get("features", {})

@@ -65,7 +65,7 @@ def run(
                          threads=flags.threads, resume_command=CLI_RESUME,
                          plugin_files=tuple(flags.plugin or ()))
         if resume is not None:
-            from ..core.config import parts_named_as_recorded, refuse_changes_on_resume
+            from ..core.layers import parts_named_as_recorded, refuse_changes_on_resume
 
             kept = parts_named_as_recorded(resume, flags.names(), registry)
             refuse_changes_on_resume(flags.given(besides=RESUMABLE_FLAGS + kept) + [
@@ -73,10 +73,10 @@ def run(
             result = launch(Plan.resuming(resume, {"steps": flags.steps, "device": flags.device}),
                             choices, registry)
         else:
-            settings = flags.settings(registry)
-            default = Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-{settings.name_of('gen')}-"
-                                      f"{settings.name_of('constraint')}")
-            result = launch(Plan.new(settings), dataclasses.replace(choices, out=out or default),
+            config = flags.resolve(registry)
+            default = Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-{config.name_of('gen')}-"
+                                      f"{config.name_of('constraint')}")
+            result = launch(Plan.new(config), dataclasses.replace(choices, out=out or default),
                             registry)
     except WganKitError as exc:
         raise fail(exc.problems) from None
@@ -104,11 +104,11 @@ def bench(
     """Time generator steps of a composition, as `run` would train it, on synthetic batches of
     its data source's shape (so data loading is not measured). Writes nothing."""
     try:
-        settings = flags.settings(flags.registry())
+        config = flags.resolve(flags.registry())
         from ..evaluation.benchmark import bench_composition
 
         set_threads(flags.threads)
-        result = bench_composition(settings, gen_steps=gen_steps, warmup=warmup)
+        result = bench_composition(config, gen_steps=gen_steps, warmup=warmup)
     except WganKitError as exc:
         raise fail(exc.problems) from None
     if json_:
@@ -140,14 +140,14 @@ def check(
     """
     try:
         registry = flags.registry()
-        settings = flags.settings(registry)
+        config = flags.resolve(registry)
     except WganKitError as exc:
         raise fail(exc.problems) from None
     try:
         from ..training.composition import build
         from ..training.preflight import run_preflight
 
-        trainer = build(settings, hooks=registry.hooks.hook)
+        trainer = build(config, hooks=registry.hooks.hook)
         set_threads(flags.threads)
         report = run_preflight(trainer, registry)
     except WganKitError as exc:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
     from .run_folder import RunFolder
-    from .settings import RunConfig, RunSettings
+    from .config import RunConfig, RunSettings
 
 
 @dataclass(frozen=True)

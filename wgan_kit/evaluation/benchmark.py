@@ -25,7 +25,7 @@ from ..core.protocols import SampleSpec
 from ..training.composition import build
 
 if TYPE_CHECKING:
-    from ..core.settings import RunConfig
+    from ..core.config import RunConfig
 
 
 class SyntheticData:
@@ -128,16 +128,16 @@ def peak_memory_mb(device: torch.device) -> float:
     return peak / (2**20 if sys.platform == "darwin" else 2**10)
 
 
-def bench_composition(settings: RunConfig, *, gen_steps: int = 20, warmup: int = 3
+def bench_composition(config: RunConfig, *, gen_steps: int = 20, warmup: int = 3
                       ) -> dict[str, Any]:
-    """Time generator steps of the run `settings` chooses, built as `run` would build it but on
+    """Time generator steps of the run `config` chooses, built as `run` would build it but on
     `SyntheticData` of its data source's shape (so data loading is not measured); writes nothing.
-    The parts' names, then `measure`'s figures. `settings` as `resolve_settings` gives them, e.g.
-    `resolve_settings(load_registry(), names={"constraint": "clip"}, run={"batch_size": 64})`."""
-    source = settings.parts["data"]
+    The parts' names, then `measure`'s figures. `config` as `resolve_config` gives it, e.g.
+    `resolve_config(load_registry(), names={"constraint": "clip"}, run={"batch_size": 64})`."""
+    source = config.parts["data"]
     synthetic = SyntheticData(source.component.factory(source.options).spec)
-    trainer = build(settings, {"data": synthetic})
-    return {"gen": settings.name_of("gen"), "critic": settings.name_of("critic"),
-            "constraint": settings.name_of("constraint"),
+    trainer = build(config, {"data": synthetic})
+    return {"gen": config.name_of("gen"), "critic": config.name_of("critic"),
+            "constraint": config.name_of("constraint"),
             "data": f"synthetic, shaped as {source.component.name}",
             **measure(trainer, gen_steps=gen_steps, warmup=warmup)}

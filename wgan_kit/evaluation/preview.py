@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..core.config import resolve
+from ..core.layers import resolve
 from ..core.registry import load_registry
 from ..errors import WganKitError
 from .pictures import save_picture

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..core.config import validate_options
+from ..core.layers import validate_options
 from ..core.protocols import FeatureExtractor, LabelledSource
 from ..errors import WganKitError
 

@@ -8,10 +8,10 @@ finished trial, reads run folders and draws the report.
 
 from __future__ import annotations
 
-from wgan_kit.core.config import dotted_layer, load_toml, resolve_layers, resolve_settings
+from wgan_kit.core.layers import dotted_layer, load_toml, resolve_layers, resolve_config
 from wgan_kit.core.engine.metrics import LOGGED_METRICS
 from wgan_kit.core.run_folder import RunFolder
-from wgan_kit.core.settings import SECTIONS
+from wgan_kit.core.config import SECTIONS
 from wgan_kit.evaluation import NGRAM_ORDERS, evaluate
 from wgan_kit.evaluation.report import STYLE, curve_png, img_tag, png_bytes, read_metrics
 from wgan_kit.evaluation.report import new_figure as figure
@@ -21,4 +21,4 @@ from wgan_kit.training.launch import Launch, launch
 
 __all__ = ["LOGGED_METRICS", "NGRAM_ORDERS", "Launch", "Plan", "RunFolder", "SECTIONS",
            "STYLE", "curve_png", "dotted_layer", "evaluate", "figure", "img_tag", "launch",
-           "load_toml", "passing_signals_to", "png_bytes", "read_metrics", "resolve_layers", "resolve_settings"]
+           "load_toml", "passing_signals_to", "png_bytes", "read_metrics", "resolve_layers", "resolve_config"]

@@ -39,7 +39,7 @@ from .internals import (
     launch,
     passing_signals_to,
     read_metrics,
-    resolve_settings,
+    resolve_config,
 )
 from .spec import EVAL_PREFIX, SweepSpec, storage_problems
 
@@ -118,7 +118,7 @@ def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path, *, continue_with:
         if RunFolder(folder).checkpoint_steps():
             logged = launch(Plan.resuming(folder), Launch(resume_command=hint), registry)
         else:  # an attempt stopped before its first checkpoint left only a config behind
-            resolved = resolve_settings(registry, overrides=dotted_layer(
+            resolved = resolve_config(registry, overrides=dotted_layer(
                 spec.options(settings), "sweep"))
             logged = launch(Plan.new(resolved),
                             Launch(out=folder, overwrite=True, resume_command=hint), registry)

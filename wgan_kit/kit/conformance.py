@@ -26,7 +26,7 @@ import torch
 from pydantic import BaseModel, ValidationError
 from torch import nn
 
-from ..core.config import NETS, SECTIONS, RunSettings
+from ..core.layers import NETS, SECTIONS, RunSettings
 from ..core.protocols import (
     Critic,
     DataSource,

@@ -15,11 +15,11 @@ import torch
 from torch import nn
 
 from ..core import checkpoint
-from ..core.config import (
+from ..core.layers import (
     RESUMABLE,
     dotted_layer,
     refuse_changes_on_resume,
-    resolve_settings,
+    resolve_config,
 )
 from ..core.engine import Engine
 from ..core.engine.acceleration import batch_coupled_modules
@@ -40,7 +40,7 @@ from ..core.protocols import (
 from ..core.randomness import seed_everything
 from ..core.registry import Registry, load_registry
 from ..core.run_folder import RunFolder
-from ..core.settings import SECTIONS, RunConfig
+from ..core.config import SECTIONS, RunConfig
 from ..errors import WganKitError
 from .launch import Launch, launch, train_here
 
@@ -98,18 +98,18 @@ class Trainer(Engine):
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """How each process of a launch gets its trainer (wgan_kit.training.launch.Plan): resolved
-    settings (as their TOML) for a new run, or a folder to resume with the changes allowed
+    config (as its TOML) for a new run, or a folder to resume with the changes allowed
     (`RESUMABLE`: steps, device). Plain data, so that it pickles to spawned processes."""
 
-    settings: str | None = None
+    toml: str | None = None
     resume: Path | None = None
     changes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    # In the process that made the plan: the resolved settings themselves, not sent to others.
+    # In the process that made the plan: the resolved config itself, not sent to others.
     config: RunConfig | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
     def new(cls, config: RunConfig) -> Plan:
-        return cls(settings=config.to_toml(), config=config)
+        return cls(toml=config.to_toml(), config=config)
 
     @classmethod
     def resuming(cls, folder: str | Path, changes: Mapping[str, Any] | None = None) -> Plan:
@@ -117,18 +117,18 @@ class Plan:
 
     @property
     def batch_size(self) -> int | None:
-        return None if self.settings is None else self._run()["batch_size"]
+        return None if self.toml is None else self._run()["batch_size"]
 
     @property
     def device(self) -> str | None:
-        return self.changes.get("device") if self.settings is None else self._run()["device"]
+        return self.changes.get("device") if self.toml is None else self._run()["device"]
 
     def engine(self, registry: Registry, device: str | None) -> Trainer:
         if self.resume is not None:
             given = {"device": device} if device is not None else {}
             return resume(self.resume, registry=registry, **{**self.changes, **given})
         config = (self.config if self.config is not None and device is None
-                  else resolve_settings(registry, config=tomllib.loads(self.settings),
+                  else resolve_config(registry, config=tomllib.loads(self.toml),
                                         run={"device": device}))
         return build(config, hooks=registry.hooks.hook)
 
@@ -136,7 +136,7 @@ class Plan:
         return {**self.__dict__, "config": None}  # other processes rebuild it from the TOML
 
     def _run(self) -> dict[str, Any]:
-        return tomllib.loads(self.settings)["run"]
+        return tomllib.loads(self.toml)["run"]
 
 
 def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | None = None,
@@ -158,11 +158,11 @@ def compose(*, gen: str | nn.Module | None = None, critic: str | nn.Module | Non
     objects = {section: value for section, value in given.items()
                if value is not None and not isinstance(value, str)}
     registry = registry or load_registry()
-    settings = resolve_settings(
+    config = resolve_config(
         registry, recipe=recipe, config=config, run=run, objects=objects,
         names={section: value for section, value in given.items() if isinstance(value, str)},
         overrides=dotted_layer(options or {}, "options"))
-    return build(settings, objects, hooks=registry.hooks.hook)
+    return build(config, objects, hooks=registry.hooks.hook)
 
 
 def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
@@ -217,7 +217,7 @@ def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) ->
     folder = RunFolder.open(path)
     registry = registry or load_registry()
     # The folder is written to only when the trainer trains (Engine.fit).
-    trainer = build(resolve_settings(registry, config=folder.config, run=run),
+    trainer = build(resolve_config(registry, config=folder.config, run=run),
                     hooks=registry.hooks.hook, folder=folder)
     tensors, metadata = checkpoint.load(folder.latest_checkpoint())
     trainer.load_state(tensors, metadata)

@@ -42,7 +42,7 @@ from ..core import randomness
 from ..core.engine import Engine
 from ..core.hookspecs import Check
 from ..core.protocols import LipschitzConstraint, Parts, SampleSpec
-from ..core.settings import RunSettings
+from ..core.config import RunSettings
 from ..errors import WganKitError
 from ..core.engine.acceleration import batch_coupled_modules
 from .penalty_contract import penalty_contract

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from ..settings import RunSettings
+from ..config import RunSettings
 from ...errors import WganKitError, WganKitWarning
 from .double_backward import LeanDoubleBackward
 

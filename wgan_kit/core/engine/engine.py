@@ -23,7 +23,7 @@ from ...errors import WganKitError
 from .. import checkpoint, randomness
 from ..protocols import LabelledSource, Parts, PictureWriter, Progress
 from ..run_folder import RunFolder
-from ..settings import RunConfig, RunSettings
+from ..config import RunConfig, RunSettings
 from .acceleration import Acceleration
 from .loop import Batches, algorithm_1
 from .metrics import heldout_losses

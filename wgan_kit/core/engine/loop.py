@@ -26,7 +26,7 @@ from .optimizers import critic_steps, learning_rate, update_moving_average, warm
 if TYPE_CHECKING:
     from ..protocols import Parts, Progress
     from ..run_folder import RunFolder
-    from ..settings import RunSettings
+    from ..config import RunSettings
     from .acceleration import Acceleration
     from .parallel import DataParallel
 

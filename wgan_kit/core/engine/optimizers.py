@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .acceleration import fused_option
-from ..settings import RunSettings
+from ..config import RunSettings
 
 
 def make_optimizer(parameters: Iterator[nn.Parameter], run: RunSettings, device: torch.device,
