@@ -7,6 +7,7 @@ import inspect
 import json
 import random
 import re
+import signal
 from pathlib import Path
 from types import ModuleType
 
@@ -103,6 +104,31 @@ def test_run_started_on_resume_gives_the_step_it_resumes_from(tmp_path):
     trainer = wgan_kit.resume(tmp_path / "run", steps=3, registry=recording_registry(events))
     trainer.train()
     assert events[0] == ("run_started", 2) and events[-1] == ("run_finished", 3)
+
+
+class StopAfter:
+    """A progress display that asks the run to stop once `step` is done, as a Ctrl-C then would."""
+
+    def __init__(self, trainer, step: int) -> None:
+        self.trainer, self.step = trainer, step
+
+    def start(self, done: int, total: int) -> None: ...
+
+    def advance(self, step: int, metrics) -> None:
+        if step == self.step:
+            self.trainer.request_stop(signal.SIGINT)
+
+    def note(self, text: str) -> None: ...
+
+
+def test_run_finished_also_follows_a_clean_stop_at_the_step_it_stopped(tmp_path):
+    events: list = []
+    trainer = wgan_kit.compose(registry=recording_registry(events), options=TINY, steps=10,
+                               batch_size=16)
+    result = trainer.train(out=tmp_path / "run", progress=StopAfter(trainer, 3))
+    # Asked once step 3 was done: step 4 is the step under way, and the last.
+    assert result.stopped_by == signal.SIGINT and result.step == 4
+    assert events[-1] == ("run_finished", 4) and len(named(events, "run_finished")) == 1
 
 
 def test_hooks_cannot_change_a_run():

@@ -95,8 +95,9 @@ def samples_saved(trainer: RunView, path: Path) -> None:
 
 @hookspec
 def run_finished(trainer: RunView, metrics: dict[str, float]) -> None:
-    """`train()` reached `run.steps`; `metrics` are the last logged ones. Not called when training
-    stops on an error."""
+    """Training ended at `run.steps`, or earlier at the step a Ctrl-C or SIGTERM asked it to stop
+    after (`trainer.step` says which); `metrics` are the last logged ones. Not called when training
+    stops on an error or a second signal."""
 
 
 @hookspec
