@@ -365,9 +365,10 @@ def _net_options(check: Check, case: Any) -> dict[str, Any]:
 
 
 def cuda_tests(check: Check) -> None:
-    """The tests marked `cuda`: the whole suite's on a GPU; --quick collects tests/test_cuda.py
-    alone (collecting every test file takes longer than the rest of the quick check)."""
-    where = ROOT / "tests" / ("test_cuda.py" if check.quick else "")
+    """The tests marked `cuda`: the whole suite's on a GPU; --quick collects
+    tests/core/engine/test_cuda.py alone (collecting every test file takes longer than the rest of
+    the quick check)."""
+    where = ROOT / "tests" / ("core/engine/test_cuda.py" if check.quick else "")
     with tempfile.TemporaryDirectory() as folder:
         junit = Path(folder) / "junit.xml"
         done = subprocess.run([sys.executable, "-m", "pytest", "-m", "cuda", "-q",

@@ -14,7 +14,7 @@ features: lower is better) on all 500 held-out digits against 500 samples, every
 recipes `wgan-clip`, `wgan-gp` and `dcgan` give each method its published settings. The four runs
 train in turns, a segment each, so that they share whatever else loads the machine; the clock
 counts training only, never the scoring between segments (`trainer.train()` continues a run when
-`trainer.run.steps` is raised).
+`trainer.change_run(steps=N)` raises `run.steps`).
 
     python examples/clip_vs_gp.py --quick --out /tmp/clip_vs_gp      # seconds; numbers mean nothing
     python examples/clip_vs_gp.py --threads 2 --out runs/clip_vs_gp   # full: ~15 min, 2 quiet cores
@@ -77,7 +77,7 @@ curves = {label: {"step": [0], "seconds": [0.0], "fid": [classifier_fid(trainer)
           for label, trainer in trainers.items()}
 for target in [*range(size["every"], size["steps"], size["every"]), size["steps"]]:
     for label, trainer in trainers.items():
-        trainer.run.steps = target
+        trainer.change_run(steps=target)
         started = time.perf_counter()
         trainer.train()
         elapsed = time.perf_counter() - started

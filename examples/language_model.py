@@ -75,7 +75,7 @@ for label, recipe in ARMS.items():
     curves[label], samples[label] = [], {}
     started = time.perf_counter()
     for checkpoint in range(every, steps + 1, every):
-        trainer.run.steps = checkpoint  # train() continues up to run.steps generator steps
+        trainer.change_run(steps=checkpoint)  # train() continues up to run.steps steps
         trainer.train()
         scores = evaluate(trainer, n_eval, seed=args.seed).to_json()["metrics"]
         curves[label].append({"step": trainer.step, **scores})

@@ -73,7 +73,7 @@ trainer = wgan_kit.compose(
     seed=args.seed, batch_size=size["batch_size"], log_every=size["every"])
 steps, negative_loss, wasserstein, fid = [], [], [], []
 for target in range(size["every"], size["steps"] + 1, size["every"]):
-    trainer.run.steps = target
+    trainer.change_run(steps=target)
     metrics = trainer.train()
     scores = evaluate(trainer, size["n"], seed=args.seed, features="classifier",
                       feature_options=size["classifier"], registry=registry)

@@ -70,8 +70,10 @@ def synthetic_batch(spec: SampleSpec, n: int, *, seed: int, device: torch.device
 def measure(trainer: Trainer, *, gen_steps: int, warmup: int) -> dict[str, Any]:
     """Train `warmup` generator steps, then time `gen_steps` more; speed, memory and sizes."""
     run = trainer.run
-    trainer.change_run(steps=trainer.step + warmup, log_every=10**9)
-    trainer.train()
+    trainer.change_run(log_every=10**9)
+    if warmup:
+        trainer.change_run(steps=trainer.step + warmup)
+        trainer.train()
     if trainer.device.type == "cuda":
         torch.cuda.synchronize(trainer.device)
         torch.cuda.reset_peak_memory_stats(trainer.device)

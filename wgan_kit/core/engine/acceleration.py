@@ -1,7 +1,7 @@
 """How the loop's passes run fast: precision, one critic forward, fused optimizers, compilation.
 
 Each switch is a `run` setting and leaves the mathematics of Algorithm 1 unchanged (the tests in
-`tests/test_acceleration.py` check each against the plain computation):
+`tests/core/engine/test_acceleration.py` check each against the plain computation):
 
 - `fuse_critic`: one critic forward over real and fake concatenated, as the paper's own ResNet code
   does, when the critic scores samples independently (no batch normalization). The penalty's

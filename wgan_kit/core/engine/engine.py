@@ -24,6 +24,7 @@ from .. import checkpoint, randomness
 from ..protocols import LabelledSource, Parts, PictureWriter, Progress
 from ..run_folder import RunFolder
 from ..config import RunConfig, RunSettings
+from ..layers import validate_options
 from .acceleration import Acceleration
 from .loop import Batches, algorithm_1
 from .metrics import heldout_losses
@@ -99,10 +100,15 @@ class Engine:
         self._stop_requested = None
 
     def change_run(self, **changes: Any) -> None:
-        """Change run settings that leave the run the same run (`steps`, `log_every`), in the
-        config itself, so that what a checkpoint records is what ran."""
-        self.config = dataclasses.replace(self.config,
-                                          run=self.config.run.model_copy(update=changes))
+        """Change run settings that leave the run the same run (`steps` to train in segments,
+        `log_every`), checked as any setting is and kept in the config itself, so that what a
+        checkpoint records is what ran."""
+        problems: list[str] = []
+        run = validate_options(RunSettings, {**self.run.model_dump(), **changes}, "run",
+                               "the run", problems)
+        if problems:
+            raise WganKitError(problems)
+        self.config = dataclasses.replace(self.config, run=run)
 
     @property
     def generator(self) -> nn.Module:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # Every name a run can write to metrics.jsonl besides "step": what Trainer._loop adds to its
 # RunningMeans, heldout_losses below, and the rates Trainer._after_step adds to each line. A sweep
-# checks its metric against this list; tests/test_engine.py checks the list against real runs.
+# checks its metric against this list; tests/core/engine/test_engine.py checks the list against real runs.
 LOGGED_METRICS = (
     "critic_loss", "wasserstein", "generator_loss",  # every run
     "penalty", "grad_norm", "grad_norm_max", "lipschitz_violation",  # a penalty (WGAN-GP)

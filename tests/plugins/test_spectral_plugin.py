@@ -12,7 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-SPECTRAL = Path(__file__).resolve().parent.parent / "plugins" / "wgan-kit-spectral"
+SPECTRAL = Path(__file__).resolve().parents[2] / "plugins" / "wgan-kit-spectral"
 
 
 def declare_distribution(package: Path, site: Path) -> None:

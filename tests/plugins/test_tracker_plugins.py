@@ -15,7 +15,7 @@ import pytest
 
 from test_spectral_plugin import declare_distribution
 
-PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 
 
 @pytest.mark.parametrize("package, client", [("wgan-kit-mlflow", "mlflow"),

@@ -18,7 +18,7 @@ from wgan_kit.core import registry as registry_module
 from wgan_kit.builtins.wasserstein import WassersteinObjective
 from wgan_kit.cli import app
 
-from test_registry import GOOD, install
+from fake_plugins import GOOD, install
 
 TINY = ["--steps", "2", "--batch-size", "16", "--set", "gen.hidden=16", "--set",
         "critic.hidden=16", "--quiet"]

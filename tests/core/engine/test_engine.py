@@ -153,3 +153,14 @@ def test_samples_carry_no_graph(tiny_trainer):
     trainer = tiny_trainer(ema_decay=0.5)
     assert not trainer.sample(4).requires_grad
     assert not trainer.sample(4, ema=False).requires_grad
+
+
+def test_run_settings_change_in_the_config_itself_and_are_checked(tiny_trainer):
+    """`trainer.run` is always `trainer.config.run`: what a checkpoint records is what ran."""
+    trainer = tiny_trainer(steps=2)
+    trainer.change_run(steps=3)
+    assert trainer.run is trainer.config.run and trainer.run.steps == 3
+    assert "steps = 3" in trainer.config.to_toml()
+    with pytest.raises(WganKitError, match=r"run\.steps: input should be greater than or equal"):
+        trainer.change_run(steps=0)
+    assert trainer.run.steps == 3

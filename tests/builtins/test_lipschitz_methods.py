@@ -406,7 +406,7 @@ def test_contributing_s_worked_example_penalty_passes_the_conformance_kit(tmp_pa
 
     from wgan_kit.testing import check_component, components_of
 
-    text = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "CONTRIBUTING.md").read_text()
     example = next(block.split("\n", 1)[1] for block in text.split("```python")[1:]
                    if block.split("\n", 1)[1].startswith('"""`my-r1`')).split("```")[0]
     (tmp_path / "contributing_r1.py").write_text(example)

@@ -19,7 +19,7 @@ import wgan_kit
 from wgan_kit import hookimpl
 from wgan_kit.core import hookspecs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LIFECYCLE = ["run_started", "step_logged", "checkpoint_saved", "samples_saved", "run_finished"]
 TINY = {"gen.hidden": 16, "critic.hidden": 16}
 
@@ -171,7 +171,7 @@ def test_every_hook_is_documented_and_tested():
     assert set(LIFECYCLE) <= set(hooks)
     contributing = (ROOT / "CONTRIBUTING.md").read_text()
     tests = " ".join(re.findall(r"def (test_\w+)", "".join(
-        p.read_text() for p in (ROOT / "tests").glob("test_*.py"))))
+        p.read_text() for p in (ROOT / "tests").rglob("test_*.py"))))
     undocumented = [h for h in hooks if f"### `{h}" not in contributing]
     untested = [h for h in hooks if f"test_{h}" not in tests]
     assert not undocumented, f"hooks without a '### `name`' heading in CONTRIBUTING.md: " \
