@@ -1,4 +1,5 @@
-"""Tiny in-test data sources of the kinds the built-ins lack: lines of text and labelled images."""
+"""Tiny in-test data sources of the kinds the built-ins lack: lines of text (of lowercase letters,
+or of any character a generator can emit) and labelled images."""
 
 from __future__ import annotations
 
@@ -38,6 +39,32 @@ class TinyText:
 
     def decode(self, batch):
         return ["".join(ALPHABET[i] for i in row) for row in batch.argmax(-1).tolist()]
+
+
+# What mathtext, LaTeX, fonts and line-based files stumble on: `$…$` formulas, TeX's specials,
+# control characters, line breaks and a lone surrogate (which UTF-8 cannot encode).
+ANY_CHARACTERS = "$\\_^{}%#&~\x00\x07\x1b\t\n\r\x7f\u2028\ud800"
+
+
+class AnyCharacters:
+    """Long lines (200 symbols, longer than a picture shows) over `ANY_CHARACTERS`, one-hot."""
+
+    spec = wgan_kit.SampleSpec(shape=(200, len(ANY_CHARACTERS)), kind="sequence")
+
+    def lines(self, n: int, seed: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(seed)
+        indices = torch.randint(len(ANY_CHARACTERS), (n, self.spec.shape[0]), generator=generator)
+        return torch.nn.functional.one_hot(indices, len(ANY_CHARACTERS)).float()
+
+    def batches(self, batch_size, *, seed, device, skip=0):
+        for i in itertools.count(skip):
+            yield self.lines(batch_size, seed * 1000 + i).to(device)
+
+    def held_out(self, n, *, device):
+        return self.lines(n, 12345).to(device)
+
+    def decode(self, batch):
+        return ["".join(ANY_CHARACTERS[i] for i in row) for row in batch.argmax(-1).tolist()]
 
 
 def stripes(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.run_folder import RunFolder
 from ..errors import WganKitError
+from .pictures import plain_text
 
 if TYPE_CHECKING:
     from ..core.registry import Registry
@@ -80,10 +81,10 @@ def wall_clock(lines: Sequence[dict[str, float]]) -> list[float]:
     return seconds
 
 
-def new_figure(inches: tuple[float, float] = FIGURE_INCHES):
+def new_figure(inches: tuple[float, float] = FIGURE_INCHES, layout: str | None = None):
     from matplotlib.figure import Figure  # the Agg canvas, without pyplot's global state
 
-    figure = Figure(figsize=inches, dpi=DPI)
+    figure = Figure(figsize=inches, dpi=DPI, layout=layout)
     return figure, figure.subplots()
 
 
@@ -93,6 +94,7 @@ def png_bytes(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
+@plain_text  # run names are folder names: `$` or `_` in one must not be read as mathtext
 def curve_png(runs: Sequence[tuple[str, Sequence[dict[str, float]]]], keys: Sequence[str],
               x: str, title: str, ylabel: str) -> bytes | None:
     """One line per (run, key) against "step" or "time"; None when no run logged any key."""
@@ -117,6 +119,7 @@ def curve_png(runs: Sequence[tuple[str, Sequence[dict[str, float]]]], keys: Sequ
     return png_bytes(figure)
 
 
+@plain_text
 def value_surface_png(critic: Any, real: np.ndarray, generated: np.ndarray,
                       resolution: int = 128) -> bytes:
     """The critic's value over the plane around the points (Figure 1a), real and generated on top."""
@@ -135,18 +138,20 @@ def value_surface_png(critic: Any, real: np.ndarray, generated: np.ndarray,
             values = critic(torch.as_tensor(grid, dtype=parameter.dtype, device=parameter.device))
     finally:
         critic.train()
-    figure, axes = new_figure(SURFACE_INCHES)
+    figure, axes = new_figure(SURFACE_INCHES, layout="constrained")
     surface = axes.contourf(xs, ys, values.reshape(resolution, resolution).cpu().numpy(), levels=30,
                             cmap="viridis")
     figure.colorbar(surface, ax=axes, shrink=0.8, label="D(x)")
     axes.scatter(*real.T, s=3, c="tab:orange", alpha=0.6, label="real")
     axes.scatter(*generated.T, s=3, c="white", edgecolors="none", alpha=0.8, label="generated")
     axes.set(title="Critic value surface (Figure 1a)", aspect="equal")
-    axes.legend(loc="upper right", markerscale=3, fontsize="small")
-    figure.tight_layout()
+    # Below the axes, never over the data: a mode may sit in any corner.
+    figure.legend(loc="outside lower center", ncol=2, markerscale=3, fontsize="small",
+                  facecolor="lightgrey")  # grey: the generated points are white
     return png_bytes(figure)
 
 
+@plain_text
 def weight_histogram_png(critic: Any) -> bytes:
     """All of the critic's weight matrices and kernels (not biases) in one histogram (Figure 1b)."""
     weights = np.concatenate([p.detach().float().cpu().numpy().ravel()

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from ..core.registry import Registry
 
 FORMATS = (".png", ".txt", ".safetensors")
+# What would break a sample's one line in a .txt: written as its escape (`\n`).
+LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode("ascii")
+               for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 def sample_to(run: str | Path, out: str | Path, *, n: int = 64, seed: int = 0,
@@ -24,8 +27,9 @@ def sample_to(run: str | Path, out: str | Path, *, n: int = 64, seed: int = 0,
               registry: Registry | None = None) -> Path:
     """Draw `n` samples from the last checkpoint of the run in folder `run` into `out`, a new file:
     a picture (.png; points beside as many held-out real ones), text (.txt: one line per sample,
-    for runs that generate sequences) or the raw samples (.safetensors, under the key 'samples',
-    with the step in its metadata). Returns the path written.
+    for runs that generate sequences; a line break inside a sample is written as its escape,
+    `\\n`) or the raw samples (.safetensors, under the key 'samples', with the step in its
+    metadata). Returns the path written.
 
     `seed` seeds the latent points. `ema` draws with the moving average of the generator's weights
     (True) or its live weights (False); None: the average when the run keeps one. `label` is the
@@ -58,7 +62,10 @@ def sample_to(run: str | Path, out: str | Path, *, n: int = 64, seed: int = 0,
             raise WganKitError(f"--out {out}: .txt is for text, and this run generates "
                                f"{data.spec.kind!r}; use .png or .safetensors")
         # decode takes the most likely symbol at each position (argmax)
-        out.write_text("".join(f"{line}\n" for line in data.decode(samples)), encoding="utf-8")
+        lines = (str(line).translate(LINE_BREAKS) for line in data.decode(samples))
+        # backslashreplace: a lone surrogate a decoder may give cannot be UTF-8
+        out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8",
+                       errors="backslashreplace")
     else:
         real = data.decode(data.held_out(n, device=trainer.device))
         if not save_picture(data.spec.kind, data.decode(samples), out, real=real,
