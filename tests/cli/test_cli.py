@@ -182,3 +182,18 @@ def test_each_shared_flag_is_one_field_that_knows_its_spelling_and_its_setting()
     assert PART_FLAGS == ("gen", "critic", "constraint", "objective", "data")
     assert RUN_FLAGS == ("steps", "batch_size", "n_critic", "seed", "device", "precision",
                          "compile")
+
+
+def test_sampled_safetensors_say_they_hold_samples_not_a_checkpoint(tmp_path):
+    import safetensors
+
+    from wgan_kit.core import checkpoint
+    from wgan_kit.errors import WganKitError
+
+    invoke("run", *TINY, "--out", str(tmp_path / "run"), "--quiet")
+    raw = tmp_path / "s.safetensors"
+    assert invoke("sample", str(tmp_path / "run"), "--n", "4", "--out", str(raw)).exit_code == 0
+    with safetensors.safe_open(str(raw), framework="pt") as file:
+        assert file.metadata() == {"format": "wgan-kit-samples/1", "step": "2"}
+    with pytest.raises(WganKitError, match="wgan-kit-samples/1"):
+        checkpoint.load(raw)  # nor is it taken for one

@@ -22,9 +22,11 @@ from ..errors import WganKitError
 FORMAT = "wgan-kit-checkpoint/1"
 
 
-def save(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
-    """Write atomically: the file at `path` is either the old one or the complete new one."""
-    header = {"format": FORMAT, **{key: json.dumps(value) for key, value in metadata.items()}}
+def save(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any], *,
+         format: str = FORMAT) -> None:
+    """Write atomically: the file at `path` is either the old one or the complete new one.
+    `format` names what the file holds (a checkpoint; `wgan-kit sample`'s samples)."""
+    header = {"format": format, **{key: json.dumps(value) for key, value in metadata.items()}}
     payload = safetensors.torch.save(
         {name: t.detach().cpu().contiguous() for name, t in tensors.items()}, metadata=header)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")

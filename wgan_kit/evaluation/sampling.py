@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..core.registry import Registry
 
 FORMATS = (".png", ".txt", ".safetensors")
+SAMPLES_FORMAT = "wgan-kit-samples/1"  # the metadata `format` of a .safetensors of samples
 # What would break a sample's one line in a .txt: written as its escape (`\n`).
 LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode("ascii")
                for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
@@ -29,7 +30,7 @@ def sample_to(run: str | Path, out: str | Path, *, n: int = 64, seed: int = 0,
     a picture (.png; points beside as many held-out real ones), text (.txt: one line per sample,
     for runs that generate sequences; a line break inside a sample is written as its escape,
     `\\n`) or the raw samples (.safetensors, under the key 'samples', with the step in its
-    metadata). Returns the path written.
+    metadata and the format `wgan-kit-samples/1`). Returns the path written.
 
     `seed` seeds the latent points. `ema` draws with the moving average of the generator's weights
     (True) or its live weights (False); None: the average when the run keeps one. `label` is the
@@ -56,7 +57,8 @@ def sample_to(run: str | Path, out: str | Path, *, n: int = 64, seed: int = 0,
     samples = trainer.sample(n, latent=latent, ema=ema, labels=labels)
     data = trainer.parts.data
     if out.suffix == ".safetensors":
-        checkpoint.save(out, {"samples": samples}, {"step": trainer.step})
+        checkpoint.save(out, {"samples": samples}, {"step": trainer.step},
+                        format=SAMPLES_FORMAT)
     elif out.suffix == ".txt":
         if data.spec.kind != "sequence":
             raise WganKitError(f"--out {out}: .txt is for text, and this run generates "
