@@ -197,3 +197,11 @@ def test_sampled_safetensors_say_they_hold_samples_not_a_checkpoint(tmp_path):
         assert file.metadata() == {"format": "wgan-kit-samples/1", "step": "2"}
     with pytest.raises(WganKitError, match="wgan-kit-samples/1"):
         checkpoint.load(raw)  # nor is it taken for one
+
+
+def test_run_help_fills_in_the_default_folder_and_points_at_no_flags_above():
+    result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
+    assert result.exit_code == 0
+    assert "runs/--" not in result.output  # `<date-time>` was read as an HTML tag and dropped
+    assert "runs/DATE-TIME-GEN-CONSTRAINT" in result.output
+    assert "flags above" not in result.output  # the description is above every flag

@@ -36,7 +36,8 @@ RESUMABLE_FLAGS = ("steps", "device", "threads", "plugin")  # what --resume may 
 def run(
     flags: RunFlags,
     out: Annotated[Optional[Path], typer.Option(
-        help="Run folder [default: runs/<date-time>-<gen>-<constraint>].")] = None,
+        help="Run folder [default: runs/DATE-TIME-GEN-CONSTRAINT, e.g. "
+             "runs/20250314-093000-mlp-gp].")] = None,
     resume: Annotated[Optional[Path], typer.Option(
         help="Continue the run in this folder from its last checkpoint.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run in --out.")] = False,
@@ -51,7 +52,7 @@ def run(
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
     Settings come, lowest first, from the defaults, the chosen plugins' published settings,
-    `--recipe`, `--config`, the flags above and `--set`. The run folder gets config.toml,
+    `--recipe`, `--config`, the named flags (`--gen`, `--steps`, ...) and `--set`. The run folder gets config.toml,
     metrics.jsonl, safetensors checkpoints, pictures of samples and preflight.json.
     """
     from ..training.interrupts import EXIT_STATUS
