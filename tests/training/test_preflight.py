@@ -167,6 +167,36 @@ def test_double_backward_is_not_needed_without_a_penalty(batch):
     assert result.status == "pass" and "not needed" in result.measured
 
 
+class NoCreateGraph(GradientPenalty):
+    """∇D taken without create_graph; the value keeps a graph (to its points), not to the critic."""
+
+    def penalty(self, critic, real, fake):
+        points = real.detach().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(critic(points).sum(), points)
+        norm = gradient.flatten(1).norm(dim=1)
+        return wgan_kit.Penalty((norm - 1).square().mean() + 0 * points.mean(), norm)
+
+
+class OnACopy(GradientPenalty):
+    """Differentiates a copy of the critic: the value has a graph, but not to these weights."""
+
+    def penalty(self, critic, real, fake):
+        import copy
+
+        return super().penalty(copy.deepcopy(critic), real, fake)
+
+
+@pytest.mark.parametrize("penalty", [NoCreateGraph(), OnACopy()], ids=type)
+def test_double_backward_no_longer_passes_a_penalty_that_never_reaches_the_critic(batch, penalty):
+    """`check` said "double backward: pass — gradient reaches the critic" beside "penalty norm:
+    fail — never reaches the critic's weights": both now say what was measured."""
+    double_backward = check_double_backward(critic(), penalty, batch)
+    assert double_backward.status == "fail", double_backward
+    assert "never reaches the critic's weights" in double_backward.measured
+    assert "create_graph=True" in double_backward.advice
+    assert "never reaches" in check_penalty_norm(critic(), penalty, batch).measured
+
+
 # 3. Penalty norm ---------------------------------------------------------------------------------
 
 def test_the_gradient_penalty_norm_is_per_sample_over_all_axes(batch):

@@ -231,6 +231,9 @@ def check_double_backward(critic: nn.Module, constraint: LipschitzConstraint,
             return Verdict(FAIL, "the penalty's value has no graph to the critic's weights",
                            "constraint: the penalty trains the critic through ∇D; take it with "
                            "torch.autograd.grad(..., create_graph=True)")
+        weights = [p for p in critic.parameters() if p.requires_grad]
+        for weight in weights:
+            weight.grad = None  # so that a gradient after backward is the penalty's own
         penalty.value.backward()
     except RuntimeError as exc:
         culprit = _module_without_double_backward(critic, batch)
@@ -240,7 +243,12 @@ def check_double_backward(critic: nn.Module, constraint: LipschitzConstraint,
                        f"{batch.device.type}, which the penalty needs; replace it with an op that "
                        "has one (e.g. a non-cuDNN RNN, plain attention), or use a constraint such "
                        "as clip")
-    return Verdict(PASS, "the penalty's gradient reaches the critic")
+    if weights and all(weight.grad is None for weight in weights):  # backward ran, to no avail
+        return Verdict(FAIL, "backward ran, but the penalty's gradient never reaches the critic's "
+                             "weights",
+                       "constraint: the penalty trains the critic through ∇D; take ∇D of the "
+                       "critic it is given with torch.autograd.grad(..., create_graph=True)")
+    return Verdict(PASS, "the penalty's gradient reaches the critic's weights")
 
 
 def _module_without_double_backward(critic: nn.Module, batch: torch.Tensor) -> str | None:
