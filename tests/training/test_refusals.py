@@ -69,3 +69,29 @@ def test_resuming_to_fewer_steps_than_done_is_refused_and_a_done_run_left_alone(
     assert done.exit_code == 0
     assert "nothing to train: the run is already at step 3 of 3" in done.output
     assert _contents(out) == before
+
+
+def test_a_batch_norm_refusal_for_your_own_critic_gives_advice_that_fits_it(registry):
+    """`critic.norm=layer` is an option of the built-in nets only: your own module is told to
+    change itself."""
+    import wgan_kit
+    from torch import nn
+
+    from wgan_kit import WganKitError
+
+    class BatchNormCritic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+
+        def forward(self, x):
+            return self.net(x)
+
+    with pytest.raises(WganKitError) as caught:
+        wgan_kit.compose(critic=BatchNormCritic(), registry=registry, steps=1)
+    (problem,) = caught.value.problems
+    assert "critic.norm" not in problem
+    assert "take batch normalization out of your critic (python:" in problem
+    assert "nn.LayerNorm" in problem and "a constraint such as clip" in problem
+    with pytest.raises(WganKitError, match="use critic.norm=layer"):  # a built-in net: its option
+        wgan_kit.compose(registry=registry, steps=1, options={"critic.norm": "batch"})

@@ -291,9 +291,18 @@ def _refuse_batch_coupled_critic(critic: nn.Module, constraint: LipschitzConstra
     if not constraint.penalises_input_gradients:
         return
     coupled = batch_coupled_modules(critic)
-    if coupled:
-        raise WganKitError(
-            f"critic: batch normalization ({coupled[0]}) with constraint "
-            f"{config.name_of('constraint')!r}, which penalises each sample's gradient; batch "
-            "norm couples the samples (WGAN-GP Section 4, 'No critic batch normalization'): "
-            "use critic.norm=layer, or a constraint such as clip")
+    if not coupled:
+        return
+    part = config.parts.get("critic")
+    if part is not None and "norm" in part.component.options.model_fields:
+        fix = "use critic.norm=layer"  # a net with a choice of normalization, as the built-ins
+    else:  # the user's own module, or a plugin's net without that choice
+        net = (f"your critic ({config.objects['critic']})" if "critic" in config.objects
+               else f"critic {config.name_of('critic')!r}")
+        fix = (f"take batch normalization out of {net}, or use a per-sample one there "
+               "(nn.LayerNorm, nn.GroupNorm(1, channels))")
+    raise WganKitError(
+        f"critic: batch normalization ({coupled[0]}) with constraint "
+        f"{config.name_of('constraint')!r}, which penalises each sample's gradient; batch "
+        "norm couples the samples (WGAN-GP Section 4, 'No critic batch normalization'): "
+        f"{fix}, or a constraint such as clip")

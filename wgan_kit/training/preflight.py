@@ -200,8 +200,9 @@ def check_sample_independence(critic: nn.Module, constraint: LipschitzConstraint
         return Verdict(FAIL, measured,
                        "critic: one sample's score depends on the others in its batch, and the "
                        "constraint penalises each sample's gradient, which is then invalid "
-                       f"({SECTION_4}): use a per-sample normalization (critic.norm=layer), or a "
-                       "constraint such as clip")
+                       f"({SECTION_4}): use a per-sample normalization (layer norm: "
+                       "critic.norm=layer on the built-in nets) or none, or a constraint such as "
+                       "clip")
     return Verdict(WARN, measured,
                    "critic: one sample's score depends on the others in its batch; allowed by this "
                    f"constraint, but a gradient penalty would be invalid with it ({SECTION_4})")
