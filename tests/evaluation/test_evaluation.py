@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import wgan_kit
 from wgan_kit.cli import app
-from wgan_kit.evaluation.scores import (as_channels_first, classes_covered, evaluate, exact_w1,
-                                 image_scores, mode_coverage, ngram_jsd)
+from wgan_kit.evaluation.scores import (Evaluation, as_channels_first, classes_covered, evaluate,
+                                        exact_w1, image_scores, mode_coverage, ngram_jsd)
 from tiny_sources import SENTENCES, LabelledStripes, TinyText, decoded_stripes
 
 EIGHT_CENTRES = np.array([[np.cos(a), np.sin(a)] for a in np.arange(8) * np.pi / 4]) * 2 / 1.414
@@ -97,6 +97,16 @@ def test_fid_is_zero_for_a_set_with_itself_and_fid_and_kid_grow_with_a_perturbat
     assert 0 < brighter[0]["quadrant_fid"] < brighter[1]["quadrant_fid"]
     assert brighter[0]["quadrant_kid"] < brighter[1]["quadrant_kid"] and \
         brighter[1]["quadrant_kid"] > 0.05
+
+
+def test_kid_states_its_scale_in_the_table_and_the_json():
+    """A classifier KID of 3482 ± 380 read as if ×10³ (or not): the output now says which."""
+    images = as_channels_first(decoded_stripes(100))
+    (kid,) = [s for s in image_scores(images, images.flip(0), QuadrantMeans()) if "kid" in s.key]
+    assert kid.scale.startswith("×1") and "not ×10³" in kid.scale
+    assert kid.scale in kid.note  # the table's and the report's "meaning"
+    evaluation = Evaluation("run", 1, "image", 100, [kid])
+    assert evaluation.to_json()["scales"] == {"quadrant_kid": kid.scale}
 
 
 def test_the_classifier_features_are_trained_once_cached_and_always_labelled(

@@ -49,12 +49,18 @@ COVERED_FAIR_SHARE = 0.25  # a class is covered with ≥ a quarter of its fair s
 
 @dataclass(frozen=True)
 class Score:
-    """One number: `key` for JSON, `name` for people, and what it means."""
+    """One number: `key` for JSON, `name` for people, what it means, and its scale where papers
+    print it scaled (KID, often ×10³)."""
 
     key: str
     name: str
     value: float
     note: str = ""
+    scale: str = ""
+
+
+# KID is printed as computed: the unbiased MMD² (polynomial kernel (x·y/d + 1)³), not ×10³.
+KID_SCALE = "×1: the MMD² as computed, not ×10³ as papers often print KID"
 
 
 @dataclass
@@ -68,7 +74,8 @@ class Evaluation:
     def to_json(self) -> dict[str, Any]:
         return {"run": self.run, "step": self.step, "kind": self.kind, "n": self.n,
                 "metrics": {s.key: s.value for s in self.scores},
-                "notes": {s.key: s.note for s in self.scores if s.note}}
+                "notes": {s.key: s.note for s in self.scores if s.note},
+                "scales": {s.key: s.scale for s in self.scores if s.scale}}
 
     def rows(self) -> list[dict[str, Any]]:
         return [asdict(s) for s in self.scores]
@@ -177,7 +184,9 @@ def image_scores(generated: Tensor, real: Tensor, extractor: FeatureExtractor, *
                         f"Fréchet distance of {extractor.num_features}-d {prefix or 'Inception '}"
                         "features (lower is better)"),
                   Score(f"{key}kid", f"{prefix}KID", kid_mean,
-                        f"kernel distance, ± {kid_std:.2g} over 100 subsets of {subset}")]
+                        f"kernel distance (MMD², cubic polynomial kernel) of the same features, "
+                        f"± {kid_std:.2g} over 100 subsets of {subset}; scale {KID_SCALE} "
+                        "(lower is better)", scale=KID_SCALE)]
         if logits is not None:
             class_logits = extract(logits, generated)
             inception_style.update(class_logits)
