@@ -205,3 +205,25 @@ def test_run_help_fills_in_the_default_folder_and_points_at_no_flags_above():
     assert "runs/--" not in result.output  # `<date-time>` was read as an HTML tag and dropped
     assert "runs/DATE-TIME-GEN-CONSTRAINT" in result.output
     assert "flags above" not in result.output  # the description is above every flag
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--stepz", "3"], "error: wgan-kit run: no such option: --stepz"),
+    (["run", "--steps", "abc"], "error: wgan-kit run: invalid value for '--steps'"),
+    (["nope"], "error: wgan-kit: no such command 'nope'"),
+    (["sample"], "error: wgan-kit sample: missing argument 'RUN'"),
+], ids=["unknown-flag", "not-a-number", "unknown-command", "missing-argument"])
+def test_bad_flags_are_one_error_line_and_exit_2_not_a_box(tmp_path, args, message):
+    result = runner.invoke(app, args, prog_name="wgan-kit")
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [result.output.strip()], result.output  # one line
+    assert result.output.startswith(message) and result.output.rstrip().endswith("--help")
+
+
+def test_the_console_script_prints_a_bad_flag_as_one_line():
+    script = shutil.which("wgan-kit") or pytest.fail("wgan-kit is not installed on PATH")
+    done = subprocess.run([script, "run", "--stepz", "3"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: wgan-kit run: no such option: --stepz")
+    assert done.stderr.strip().count("\n") == 0, done.stderr

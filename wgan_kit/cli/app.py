@@ -8,8 +8,55 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
+
+
+def click_errors() -> tuple[type[Exception], ...]:
+    """The classes of click's own errors: vendored in Typer as `typer._click` (whose public base
+    is `TyperException`) by recent Typers, click's own by older ones."""
+    kinds = [getattr(typer, "TyperException", None)]
+    try:
+        import click
+
+        kinds.append(click.ClickException)
+    except ModuleNotFoundError:  # recent Typers need no click
+        pass
+    return tuple(kind for kind in kinds if kind is not None)
+
+
+class OneLineErrors(TyperGroup):
+    """The command line's own errors (an unknown flag, `--steps abc`, a missing argument) as one
+    `error:` line and exit status 2, as every other refusal prints, instead of Typer's box."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:  # a caller that handles click's errors itself
+            return super().main(*args, standalone_mode=False, **extra)
+        try:
+            # Not standalone: click's errors are raised here, and a command that raised
+            # typer.Exit returns its status.
+            status = super().main(*args, standalone_mode=False, **extra)
+        except click_errors() as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # else the help is printed already
+                print(f"error: {one_line(exc)}", file=sys.stderr)
+            sys.exit(getattr(exc, "exit_code", 2))  # 2 for a usage error
+        except typer.Abort:
+            print("Aborted.", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+def one_line(exc: Exception) -> str:
+    """A click error's message on one line, with the command it is about and where to look."""
+    message = " ".join(exc.format_message().split()).rstrip(".")  # type: ignore[attr-defined]
+    message = message[:1].lower() + message[1:]
+    context = getattr(exc, "ctx", None)
+    if context is None:
+        return message
+    return f"{context.command_path}: {message}; see {context.command_path} --help"
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Train Wasserstein GANs (WGAN-GP, WGAN with clipping) and their baselines from plugins.\n\n"
          "Start with `wgan-kit run`: WGAN-GP on the 8-Gaussians toy set, two to three minutes on a CPU.\n\n"
          "Every command sets GOMP_SPINCOUNT=1000 before torch loads, unless the environment sets it "
