@@ -227,3 +227,11 @@ def test_the_console_script_prints_a_bad_flag_as_one_line():
     assert done.returncode == 2
     assert done.stderr.startswith("error: wgan-kit run: no such option: --stepz")
     assert done.stderr.strip().count("\n") == 0, done.stderr
+
+
+def test_resume_may_change_the_precision(tmp_path):
+    invoke("run", *TINY, "--out", str(tmp_path / "run"), "--quiet", "--precision", "fp32")
+    result = invoke("run", "--resume", str(tmp_path / "run"), "--steps", "3", "--precision",
+                    "bf16", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert 'precision = "bf16"' in (tmp_path / "run" / "config.toml").read_text()

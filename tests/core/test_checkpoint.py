@@ -107,6 +107,31 @@ def test_resume_refuses_changes_other_than_steps_and_device(tmp_path, tiny_train
         wgan_kit.resume(tmp_path)
 
 
+def test_resume_may_change_the_precision_and_back(tmp_path, tiny_trainer):
+    """Precision changes the arithmetic, not what the run is: fp32 → bf16 → fp32, each recorded
+    in config.toml (fp16, with its gradient scalers, is tests/core/engine/test_cuda.py's)."""
+    tiny_trainer(steps=1, precision="fp32").train(tmp_path / "run")
+    for steps, precision in ((2, "bf16"), (3, "fp32")):
+        resumed = wgan_kit.resume(tmp_path / "run", steps=steps, precision=precision)
+        assert resumed.acceleration.precision == precision and not resumed.acceleration.scalers
+        assert resumed.train().finished and resumed.step == steps
+        assert f'precision = "{precision}"' in (tmp_path / "run" / "config.toml").read_text()
+    with pytest.raises(WganKitError, match="only steps, device and precision may change"):
+        wgan_kit.resume(tmp_path / "run", seed=3)
+
+
+def test_a_run_resumed_without_fp16_leaves_a_checkpoint_s_gradient_scalers_aside(
+        tmp_path, tiny_trainer):
+    tiny_trainer(steps=1).train(tmp_path / "run")
+    tensors, metadata = load(tmp_path / "run" / "checkpoints" / "step-00000001.safetensors")
+    assert "grad_scalers" not in metadata  # an fp32 run has none to save
+    scaler = torch.amp.GradScaler("cpu", init_scale=8.0).state_dict()
+    resumed = tiny_trainer()
+    resumed.load_state(tensors, {**metadata, "grad_scalers": {"generator": scaler,
+                                                              "critic": scaler}})
+    assert resumed.step == 1 and not resumed.acceleration.scalers
+
+
 def test_a_part_named_as_the_run_records_it_is_no_change_on_resume(tmp_path, tiny_trainer,
                                                                     registry):
     tiny_trainer(steps=1).train(tmp_path / "run")  # recorded: wgan-kit:mlp, wgan-kit:gp, ...

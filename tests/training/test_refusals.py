@@ -95,3 +95,21 @@ def test_a_batch_norm_refusal_for_your_own_critic_gives_advice_that_fits_it(regi
     assert "nn.LayerNorm" in problem and "a constraint such as clip" in problem
     with pytest.raises(WganKitError, match="use critic.norm=layer"):  # a built-in net: its option
         wgan_kit.compose(registry=registry, steps=1, options={"critic.norm": "batch"})
+
+
+def test_fp16_off_cuda_is_refused_in_one_line_and_writes_nothing(tmp_path, registry):
+    """It trained anyway at 16 s/it, warning twice; now it is refused as --device cuda without a
+    GPU is, from the command line and from Python alike."""
+    import wgan_kit
+    from wgan_kit import WganKitError
+
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "--steps", "2", *TINY, "--device", "cpu",
+                                 "--precision", "fp16", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith("error: run.precision: 'fp16' is for CUDA")
+    assert "use --precision bf16 or fp32" in line
+    assert not out.exists()
+    with pytest.raises(WganKitError, match="'fp16' is for CUDA"):
+        wgan_kit.compose(registry=registry, precision="fp16", device="cpu", steps=1)

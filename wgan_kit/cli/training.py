@@ -17,7 +17,8 @@ from ..errors import WganKitError
 from .app import app, fail, stdout
 from .flags import RunFlags, set_threads, with_run_flags
 
-RESUMABLE_FLAGS = ("steps", "device", "threads", "plugin")  # what --resume may be given with
+# What --resume may be given with.
+RESUMABLE_FLAGS = ("steps", "device", "precision", "threads", "plugin")
 
 
 @app.command(epilog="""**Examples**
@@ -71,8 +72,9 @@ def run(
             kept = parts_named_as_recorded(resume, flags.names(), registry)
             refuse_changes_on_resume(flags.given(besides=RESUMABLE_FLAGS + kept) + [
                 flag for flag, value in (("--out", out), ("--overwrite", overwrite)) if value])
-            result = launch(Plan.resuming(resume, {"steps": flags.steps, "device": flags.device}),
-                            choices, registry)
+            changes = {"steps": flags.steps, "device": flags.device,
+                       "precision": flags.precision}
+            result = launch(Plan.resuming(resume, changes), choices, registry)
         else:
             config = flags.resolve(registry)
             default = Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-{config.name_of('gen')}-"

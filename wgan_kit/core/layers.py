@@ -43,7 +43,9 @@ SUGGESTION_ORDER = ("gen", "critic", "objective", "constraint", "data")
 # constraint name none, as for the Wasserstein loss with a penalty (the toy sets' 3e-4).
 METHOD_SETTINGS = ("run.optimizer", "run.lr")
 
-RESUMABLE = ("steps", "device")  # the only settings a resumed run may change
+# The only settings a resumed run may change: how far and where it trains, and in which
+# precision (which changes the arithmetic, not what the run is).
+RESUMABLE = ("steps", "device", "precision")
 
 
 def parse_value(text: str) -> Any:
@@ -191,8 +193,9 @@ def refuse_changes_on_resume(changed: list[str]) -> None:
     `changed` names what was given otherwise, as the caller spells it (`batch_size`, `--recipe`)."""
     if changed:
         given = ", ".join(changed)
+        allowed = ", ".join(RESUMABLE[:-1]) + f" and {RESUMABLE[-1]}"
         raise WganKitError(f"--resume: {given} cannot change when resuming; drop {given} (only "
-                           "steps and device may change), or start a new run with --config "
+                           f"{allowed} may change), or start a new run with --config "
                            "<run>/config.toml instead")
 
 

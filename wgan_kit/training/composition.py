@@ -87,7 +87,8 @@ class Trainer(Engine):
         if problems:
             raise WganKitError(problems)
         plan = (Plan.new(self.config) if out is not None  # else: continue this run's folder
-                else Plan.resuming(self.folder.path, {"steps": self.run.steps}))
+                else Plan.resuming(self.folder.path, {"steps": self.run.steps,
+                                                      "precision": self.run.precision}))
         result = launch(plan, choices)
         folder = RunFolder.open(result.folder)
         self.load_state(*checkpoint.load(folder.latest_checkpoint()))
@@ -99,7 +100,7 @@ class Trainer(Engine):
 class Plan:
     """How each process of a launch gets its trainer (wgan_kit.training.launch.Plan): resolved
     config (as its TOML) for a new run, or a folder to resume with the changes allowed
-    (`RESUMABLE`: steps, device). Plain data, so that it pickles to spawned processes."""
+    (`RESUMABLE`: steps, device, precision). Plain data, so that it pickles to spawned processes."""
 
     toml: str | None = None
     resume: Path | None = None
@@ -212,7 +213,7 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
 def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) -> Trainer:
     """The run in folder `path`, at its last checkpoint; nothing in the folder changes until it
     trains. Keyword arguments may change `steps` (to train further: fewer steps than are done
-    is refused) and `device`; anything else would no longer be the same run."""
+    is refused), `device` and `precision`; anything else would no longer be the same run."""
     refuse_changes_on_resume(sorted(set(run) - set(RESUMABLE)))
     folder = RunFolder.open(path)
     registry = registry or load_registry()

@@ -19,6 +19,7 @@ from wgan_kit.training import distributed
 from wgan_kit.core.engine.acceleration import PenaltyPass
 from wgan_kit.builtins.gradient_penalty import GradientPenalty
 from wgan_kit.builtins.streams import to_device
+from wgan_kit.core.checkpoint import load
 from wgan_kit.training.preflight import run_preflight
 
 pytestmark = pytest.mark.cuda
@@ -61,6 +62,52 @@ def test_fp16_with_the_scaler_trains_finite_steps(tiny_trainer):
     assert metrics["step"] == 10
     assert all(p.isfinite().all() for p in trainer.critic.parameters())
     assert all(s.get_scale() > 0 for s in trainer.acceleration.scalers.values())
+
+
+def test_fp16_with_a_gradient_scaler_trains_close_to_fp32(tiny_trainer, exact_fp32):
+    """Once a CPU test: fp16 is refused off CUDA now."""
+    plain = {"fuse_critic": False, "lean_double_backward": False, "fused_optimizer": False,
+             "channels_last": False, "compile": False, "device": CUDA}
+    fp16 = tiny_trainer(**plain, precision="fp16", seed=5)
+    assert set(fp16.acceleration.scalers) == {fp16.generator, fp16.critic}
+    metrics = fp16.train()
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+    fp32 = tiny_trainer(**plain, precision="fp32", seed=5)
+    fp32.train()
+    for net in ("generator", "critic"):
+        for a, b in zip(getattr(fp16, net).parameters(), getattr(fp32, net).parameters(),
+                        strict=True):
+            torch.testing.assert_close(a, b, atol=2e-2, rtol=5e-2)
+
+
+def test_an_fp16_run_resumes_exactly_with_its_gradient_scalers(tmp_path, tiny_trainer):
+    settings = dict(device=CUDA, precision="fp16", steps=6, checkpoint_every=3, log_every=3)
+    unbroken = tiny_trainer(**settings)
+    unbroken.train(out=tmp_path / "unbroken")
+    broken = tiny_trainer(**{**settings, "steps": 3})
+    broken.train(out=tmp_path / "broken")
+    saved = load(tmp_path / "broken" / "checkpoints" / "step-00000003.safetensors")[1]
+    scalers = {net: broken.acceleration.scalers[getattr(broken, net)].state_dict()
+               for net in ("generator", "critic")}
+    assert saved["grad_scalers"] == scalers
+    resumed = wgan_kit.resume(tmp_path / "broken", steps=6)
+    assert {net: resumed.acceleration.scalers[getattr(resumed, net)].state_dict()
+            for net in ("generator", "critic")} == scalers  # the scale it reached, not afresh
+    resumed.train()
+    for a, b in zip(resumed.critic.parameters(), unbroken.critic.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_an_fp16_run_resumes_in_bf16_and_back_in_fp16(tmp_path, tiny_trainer):
+    tiny_trainer(device=CUDA, precision="fp16", steps=2).train(out=tmp_path / "run")
+    as_bf16 = wgan_kit.resume(tmp_path / "run", steps=4, precision="bf16")
+    assert not as_bf16.acceleration.scalers  # the checkpoint's scalers are left aside
+    assert as_bf16.train().finished
+    assert "grad_scalers" not in load(tmp_path / "run" / "checkpoints" /
+                                      "step-00000004.safetensors")[1]
+    as_fp16 = wgan_kit.resume(tmp_path / "run", steps=6, precision="fp16")
+    assert {s.get_scale() for s in as_fp16.acceleration.scalers.values()} == {2.0**16}  # afresh
+    assert as_fp16.train().finished and as_fp16.step == 6
 
 
 def test_the_scaled_fp16_penalty_pass_gives_the_fp32_penalty_and_gradients(exact_fp32):

@@ -264,9 +264,10 @@ def native_precision(device: torch.device) -> str:
 
 def _check_precision(precision: str, device: torch.device) -> None:
     if precision == "fp16" and device.type != "cuda":
-        warnings.warn(f"run.precision: fp16 is meant for CUDA (its gradient scaler guards "
-                      f"fp16's narrow range); on {device.type} it is emulated and slow: use bf16 "
-                      "or fp32 there", WganKitWarning, stacklevel=2)
+        raise WganKitError(f"run.precision: 'fp16' is for CUDA (its gradient scaler guards fp16's "
+                           f"narrow range), and this run is on {device.type}, where fp16 is "
+                           "emulated and many times slower; use --precision bf16 or fp32 (or "
+                           "auto: bf16 where the device has it natively, else fp32)")
     if (precision == "bf16" and device.type == "cuda"
             and not torch.cuda.is_bf16_supported(including_emulation=False)):
         raise WganKitError("run.precision: 'bf16', but this GPU has no bf16 arithmetic; "

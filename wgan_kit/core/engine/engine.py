@@ -224,17 +224,30 @@ class Engine:
               ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything needed to continue exactly where training is now (`random_state`: the
         streams' state when called from inside the loop, where they are installed)."""
+        scalers = {net: scaler.state_dict() for net, scaler in self._scalers().items()}
         return checkpoint.training_state(
             *self._saved(), random_state or self.random_state,
             {"step": self.step, "batches_drawn": self.batches_drawn,
              "critic_updates": self.critic_updates,
-             "config": self.config.to_toml()})
+             "config": self.config.to_toml(), **({"grad_scalers": scalers} if scalers else {})})
 
     def load_state(self, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
         self.random_state = checkpoint.load_training_state(*self._saved(), tensors, metadata)
         self.step, self.batches_drawn = metadata["step"], metadata["batches_drawn"]
         # Checkpoints from before the count have none; every critic update drew one batch.
         self.critic_updates = metadata.get("critic_updates", self.batches_drawn)
+        # fp16's gradient scalers continue at the scale they reached. A run resumed in another
+        # precision has none and leaves the saved ones aside; one resumed in fp16 from a bf16 or
+        # fp32 checkpoint (none saved) starts them afresh, as a new fp16 run does.
+        for net, scaler in self._scalers().items():
+            if net in metadata.get("grad_scalers", {}):
+                scaler.load_state_dict(metadata["grad_scalers"][net])
+
+    def _scalers(self) -> dict[str, torch.amp.GradScaler]:
+        """The gradient scalers of an fp16 run, by net; none in another precision."""
+        scalers = self.acceleration.scalers
+        return {net: scalers[module] for net, module in
+                (("generator", self.generator), ("critic", self.critic)) if module in scalers}
 
     def _saved(self) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer]]:
         """The nets and optimizers a checkpoint holds, by name."""
