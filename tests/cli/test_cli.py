@@ -235,3 +235,39 @@ def test_resume_may_change_the_precision(tmp_path):
                     "bf16", "--quiet")
     assert result.exit_code == 0, result.output
     assert 'precision = "bf16"' in (tmp_path / "run" / "config.toml").read_text()
+
+
+def test_a_truncated_checkpoint_is_skipped_with_from_step(tmp_path):
+    run = tmp_path / "run"
+    invoke("run", *TINY, "--set", "run.checkpoint_every=1", "--out", str(run), "--quiet")
+    newest = run / "checkpoints" / "step-00000002.safetensors"
+    newest.write_bytes(newest.read_bytes()[:1000])
+    refused = invoke("run", "--resume", str(run), "--steps", "3", "--quiet")
+    assert refused.exit_code == 2 and refused.output.count("error:") == 1, refused.output
+    assert "resume from an earlier checkpoint: --from-step 1" in refused.output
+    missing = invoke("run", "--resume", str(run), "--from-step", "5", "--quiet")
+    assert missing.exit_code == 2
+    assert missing.output.strip().endswith("its checkpoints are at steps 1, 2")
+    alone = invoke("run", *TINY, "--from-step", "1", "--out", str(tmp_path / "never"))
+    assert alone.exit_code == 2 and "give it with --resume RUN" in alone.output
+    assert not (tmp_path / "never").exists()
+    result = invoke("run", "--resume", str(run), "--from-step", "1", "--steps", "3", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert invoke("sample", str(run), "--out", str(tmp_path / "s.png")).exit_code == 0
+
+
+def test_a_checkpoint_of_another_run_is_one_error_line_naming_both_architectures(tmp_path):
+    invoke("run", *TINY, "--out", str(tmp_path / "a"), "--quiet")
+    invoke("run", "--steps", "2", "--batch-size", "16", "--set", "gen.hidden=8", "--set",
+           "critic.hidden=8", "--out", str(tmp_path / "b"), "--quiet")
+    shutil.copy(tmp_path / "a" / "checkpoints" / "step-00000002.safetensors",
+                tmp_path / "b" / "checkpoints" / "step-00000003.safetensors")
+    for command in (["sample", str(tmp_path / "b"), "--out", str(tmp_path / "s.png")],
+                    ["eval", str(tmp_path / "b"), "--n", "20"],
+                    ["run", "--resume", str(tmp_path / "b"), "--steps", "4", "--quiet"]):
+        result = invoke(*command)
+        assert result.exit_code == 2, result.output
+        (line,) = result.output.splitlines()
+        assert line.startswith("error: the checkpoint belongs to a different architecture: ")
+        assert "gen.hidden = 16 in the checkpoint, 8 in this run" in line
+    assert not (tmp_path / "s.png").exists()

@@ -77,14 +77,65 @@ def test_an_existing_run_is_never_overwritten_by_accident(tmp_path, tiny_trainer
     assert load(tmp_path / "run" / "checkpoints" / "step-00000002.safetensors")[1]["step"] == 2
 
 
-def test_a_checkpoint_of_another_architecture_names_the_differing_tensors(tmp_path, tiny_trainer):
+def test_a_checkpoint_of_another_architecture_is_one_line_naming_the_settings_that_differ(
+        tmp_path, tiny_trainer):
+    """Not one line per mismatched tensor (more than 30 for a DCGAN): the settings that make the
+    architectures differ, from the config the checkpoint records."""
     tiny_trainer(steps=1).train(tmp_path / "run")
     tensors, metadata = load(tmp_path / "run" / "checkpoints" / "step-00000001.safetensors")
-    wider = tiny_trainer(options={"gen.hidden": 48})
+    wider = tiny_trainer(options={"gen.hidden": 48, "critic.hidden": 40})
     with pytest.raises(WganKitError) as caught:
         wider.load_state(tensors, metadata)
-    assert "generator.net.0.weight: shape (32, 2) in the checkpoint, (48, 2) in the model" in \
-        caught.value.problems
+    (problem,) = caught.value.problems
+    assert problem.startswith("the checkpoint belongs to a different architecture: ")
+    assert "gen.hidden = 32 in the checkpoint, 48 in this run" in problem
+    assert "critic.hidden = 32 in the checkpoint, 40 in this run" in problem
+    # Recording no settings that differ (the nets' code changed): the first tensor, and a count.
+    with pytest.raises(WganKitError) as caught:
+        wider.load_state(tensors, {**metadata, "config": ""})
+    (problem,) = caught.value.problems
+    assert problem.startswith("the checkpoint's generator does not fit this run's: "
+                              "generator.net.0.weight: shape (32, 2) in the checkpoint, (48, 2) "
+                              "in the model (and ")
+
+
+def test_a_truncated_newest_checkpoint_names_the_step_to_resume_from_and_from_step_does(
+        tmp_path, tiny_trainer):
+    settings = dict(steps=4, checkpoint_every=1, keep_checkpoints=3)
+    straight = tiny_trainer(**settings)
+    straight.train(tmp_path / "straight")
+    tiny_trainer(**settings).train(tmp_path / "run")
+    newest = tmp_path / "run" / "checkpoints" / "step-00000004.safetensors"
+    newest.write_bytes(newest.read_bytes()[:1000])  # a disk that filled up mid-write
+    with pytest.raises(WganKitError) as caught:
+        wgan_kit.resume(tmp_path / "run")
+    (problem,) = caught.value.problems
+    assert "not a readable safetensors file" in problem
+    assert "--from-step 3 (Python: from_step=3); earlier ones are at steps 2, 3" in problem
+    with pytest.raises(WganKitError) as caught:
+        wgan_kit.resume(tmp_path / "run", from_step=7)
+    assert caught.value.problems == [f"--from-step 7: {tmp_path / 'run'} has no checkpoint of "
+                                     "step 7; its checkpoints are at steps 2, 3, 4"]
+    resumed = wgan_kit.resume(tmp_path / "run", from_step=3)
+    assert resumed.step == 3
+    resumed.train()
+    for name, value in weights(straight).items():  # step 4 again, as it was before the damage
+        assert torch.equal(value, weights(resumed)[name]), name
+    assert wgan_kit.resume(tmp_path / "run").step == 4
+
+
+def test_training_from_an_earlier_step_replaces_the_later_history(tmp_path, tiny_trainer):
+    tiny_trainer(steps=4, checkpoint_every=1, sample_every=1, log_every=1).train(tmp_path / "run")
+    resumed = wgan_kit.resume(tmp_path / "run", from_step=2, steps=3)
+    assert [p.name for p in (tmp_path / "run" / "checkpoints").iterdir()
+            if "00000004" in p.name]  # nothing changes until it trains
+    resumed.train()
+    run = tmp_path / "run"
+    assert max(int(p.name[5:13]) for p in (run / "checkpoints").iterdir()) == 3
+    assert max(int(p.name[5:13]) for p in (run / "samples").iterdir()) == 3
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()
+            ] == [1, 2, 3]
+    assert wgan_kit.resume(run).step == 3  # the newest is this history's
 
 
 def test_damaged_checkpoints_give_a_clear_error(tmp_path, tiny_trainer):

@@ -41,6 +41,9 @@ def run(
              "runs/20250314-093000-mlp-gp].")] = None,
     resume: Annotated[Optional[Path], typer.Option(
         help="Continue the run in this folder from its last checkpoint.")] = None,
+    from_step: Annotated[Optional[int], typer.Option(
+        min=0, help="With --resume: continue from the checkpoint of this step instead (when the "
+                    "newest is damaged); the later checkpoints are replaced as it trains.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run in --out.")] = False,
     quiet: Annotated[bool, typer.Option(help="Plain log lines instead of a live bar.")] = False,
     preflight: Annotated[bool, typer.Option(
@@ -53,8 +56,9 @@ def run(
     """Train a GAN: n_critic critic steps per generator step (Algorithm 1 of WGAN and WGAN-GP).
 
     Settings come, lowest first, from the defaults, the chosen plugins' published settings,
-    `--recipe`, `--config`, the named flags (`--gen`, `--steps`, ...) and `--set`. The run folder gets config.toml,
-    metrics.jsonl, safetensors checkpoints, pictures of samples and preflight.json.
+    `--recipe`, `--config`, the named flags (`--gen`, `--steps`, ...) and `--set`. The run folder
+    gets config.toml, metrics.jsonl, safetensors checkpoints, pictures of samples and
+    preflight.json.
     """
     from ..training.interrupts import EXIT_STATUS
     from ..training.composition import Plan
@@ -66,6 +70,9 @@ def run(
                          progress="lines" if quiet or not sys.stderr.isatty() else "bar",
                          threads=flags.threads, resume_command=CLI_RESUME,
                          plugin_files=tuple(flags.plugin or ()))
+        if from_step is not None and resume is None:
+            raise WganKitError(f"--from-step {from_step}: picks the checkpoint a resumed run "
+                               "continues from; give it with --resume RUN")
         if resume is not None:
             from ..core.layers import parts_named_as_recorded, refuse_changes_on_resume
 
@@ -74,7 +81,8 @@ def run(
                 flag for flag, value in (("--out", out), ("--overwrite", overwrite)) if value])
             changes = {"steps": flags.steps, "device": flags.device,
                        "precision": flags.precision}
-            result = launch(Plan.resuming(resume, changes), choices, registry)
+            result = launch(Plan.resuming(resume, changes, from_step=from_step), choices,
+                            registry)
         else:
             config = flags.resolve(registry)
             default = Path("runs") / (f"{datetime.now():%Y%m%d-%H%M%S}-{config.name_of('gen')}-"

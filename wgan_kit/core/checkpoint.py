@@ -1,8 +1,8 @@
 """Checkpoints as safetensors files: tensors plus JSON metadata, never pickle.
 
 A file is written to a temporary name, flushed to disk and renamed, so a process killed mid-write
-leaves the previous checkpoint whole. Loading checks the format version and names every tensor
-whose name or shape differs from the model it is loaded into.
+leaves the previous checkpoint whole. Loading checks the format version and refuses, in one line,
+weights whose names or shapes differ from the model they are loaded into (`MismatchedWeights`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ from torch import nn
 from ..errors import WganKitError
 
 FORMAT = "wgan-kit-checkpoint/1"
+
+
+class MismatchedWeights(WganKitError):
+    """A checkpoint's weights do not fit the net they are loaded into, said in one line (how many
+    tensors differ, and the first); the engine names the architectures when it knows them."""
 
 
 def save(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any], *,
@@ -54,7 +59,7 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         raise WganKitError(f"checkpoint {path}: no such file") from None
     except Exception as exc:  # safetensors raises its own error types for damaged files
         raise WganKitError(f"checkpoint {path}: not a readable safetensors file ({exc}); "
-                           "it may be truncated — use an earlier checkpoint") from None
+                           "it may be truncated") from None
     if header.get("format") != FORMAT:
         raise WganKitError(f"checkpoint {path}: format {header.get('format')!r}, expected "
                            f"{FORMAT!r}")
@@ -71,7 +76,8 @@ def unprefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch
 
 
 def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], what: str) -> None:
-    """Load weights, naming every tensor that is missing, unexpected or of another shape."""
+    """Load weights; refuse them in one line (`MismatchedWeights`) when any tensor is missing,
+    unexpected or of another shape."""
     expected = module.state_dict()
     problems = [f"{what}.{name}: missing from the checkpoint" for name in expected
                 if name not in tensors]
@@ -81,7 +87,9 @@ def load_module(module: nn.Module, tensors: dict[str, torch.Tensor], what: str) 
                  f"{tuple(expected[name].shape)} in the model"
                  for name in expected if name in tensors and tensors[name].shape != expected[name].shape]
     if problems:
-        raise WganKitError(["the checkpoint does not fit this architecture:", *problems])
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise MismatchedWeights(f"the checkpoint's {what} does not fit this run's: "
+                                f"{problems[0]}{more}")
     module.load_state_dict(tensors)
 
 

@@ -85,6 +85,19 @@ class RunFolder:
         with open(self.metrics, "a", encoding="utf-8") as file:
             file.write(json.dumps(record) + "\n")
 
+    def forget_after(self, step: int) -> None:
+        """Drop what was written after `step`: a run continued from there writes it anew (from an
+        earlier checkpoint than the newest, `--from-step`: the later checkpoints and pictures are
+        another history, and must not be taken for this one's newest)."""
+        self.forget_metrics_after(step)
+        for later in self.checkpoint_steps():
+            if later > step:
+                self.checkpoint_path(later).unlink(missing_ok=True)
+        if self.samples.is_dir():
+            for picture in self.samples.glob("step-*.png"):
+                if picture.stem[5:].isdigit() and int(picture.stem[5:]) > step:
+                    picture.unlink(missing_ok=True)
+
     def forget_metrics_after(self, step: int) -> None:
         """Drop lines logged after `step`: a resumed run logs those steps again."""
         if self.metrics.exists():
@@ -106,6 +119,19 @@ class RunFolder:
         if not steps:
             raise WganKitError(f"{self.path}: has no checkpoint yet (checkpoints/ is empty)")
         return self.checkpoint_path(steps[-1])
+
+    def checkpoint_at(self, step: int | None) -> Path:
+        """The checkpoint of `step` (None: the newest); refused, listing the steps there are,
+        when there is none."""
+        if step is None:
+            return self.latest_checkpoint()
+        steps = self.checkpoint_steps()
+        if step not in steps:
+            there = (f"its checkpoints are at steps {', '.join(map(str, steps))}" if steps
+                     else "it has no checkpoint yet")
+            raise WganKitError(f"--from-step {step}: {self.path} has no checkpoint of step "
+                               f"{step}; {there}")
+        return self.checkpoint_path(step)
 
     def prune_checkpoints(self, keep: int, archive_every: int = 0) -> None:
         """Delete all but the newest `keep` checkpoints and those at multiples of `archive_every`."""

@@ -102,7 +102,7 @@ def draw_picture(kind: str, generated: Any, *, real: Any = None, title: str = ""
 @plain_text
 def save_picture(kind: str, generated: Any, path: Path, *, real: Any = None,
                  title: str = "") -> bool:
-    """Draw `generated` (and `real`, where the kind shows both) to a PNG; False for unknown kinds."""
+    """Draw `generated` (and `real`, where the kind shows both) to a PNG; False for other kinds."""
     figure = draw_picture(kind, generated, real=real, title=title)
     if figure is None:
         return False

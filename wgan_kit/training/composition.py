@@ -86,9 +86,13 @@ class Trainer(Engine):
                             "None")
         if problems:
             raise WganKitError(problems)
-        plan = (Plan.new(self.config) if out is not None  # else: continue this run's folder
-                else Plan.resuming(self.folder.path, {"steps": self.run.steps,
-                                                      "precision": self.run.precision}))
+        if out is not None:
+            plan = Plan.new(self.config)
+        else:  # continue this run's folder, from the checkpoint this trainer is at
+            at = self.step if self.step in self.folder.checkpoint_steps() else None
+            plan = Plan.resuming(self.folder.path, {"steps": self.run.steps,
+                                                    "precision": self.run.precision},
+                                 from_step=at)
         result = launch(plan, choices)
         folder = RunFolder.open(result.folder)
         self.load_state(*checkpoint.load(folder.latest_checkpoint()))
@@ -99,12 +103,14 @@ class Trainer(Engine):
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """How each process of a launch gets its trainer (wgan_kit.training.launch.Plan): resolved
-    config (as its TOML) for a new run, or a folder to resume with the changes allowed
-    (`RESUMABLE`: steps, device, precision). Plain data, so that it pickles to spawned processes."""
+    config (as its TOML) for a new run, or a folder to resume (from the checkpoint of step
+    `from_step`, None: the newest) with the changes allowed (`RESUMABLE`: steps, device,
+    precision). Plain data, so that it pickles to spawned processes."""
 
     toml: str | None = None
     resume: Path | None = None
     changes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    from_step: int | None = None
     # In the process that made the plan: the resolved config itself, not sent to others.
     config: RunConfig | None = dataclasses.field(default=None, compare=False, repr=False)
 
@@ -113,8 +119,9 @@ class Plan:
         return cls(toml=config.to_toml(), config=config)
 
     @classmethod
-    def resuming(cls, folder: str | Path, changes: Mapping[str, Any] | None = None) -> Plan:
-        return cls(resume=Path(folder), changes=dict(changes or {}))
+    def resuming(cls, folder: str | Path, changes: Mapping[str, Any] | None = None, *,
+                 from_step: int | None = None) -> Plan:
+        return cls(resume=Path(folder), changes=dict(changes or {}), from_step=from_step)
 
     @property
     def batch_size(self) -> int | None:
@@ -127,7 +134,8 @@ class Plan:
     def engine(self, registry: Registry, device: str | None) -> Trainer:
         if self.resume is not None:
             given = {"device": device} if device is not None else {}
-            return resume(self.resume, registry=registry, **{**self.changes, **given})
+            return resume(self.resume, registry=registry, from_step=self.from_step,
+                          **{**self.changes, **given})
         config = (self.config if self.config is not None and device is None
                   else resolve_config(registry, config=tomllib.loads(self.toml),
                                         run={"device": device}))
@@ -210,23 +218,43 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
     return Trainer(parts, config, device, hooks, folder=folder)
 
 
-def resume(path: str | Path, *, registry: Registry | None = None, **run: Any) -> Trainer:
-    """The run in folder `path`, at its last checkpoint; nothing in the folder changes until it
-    trains. Keyword arguments may change `steps` (to train further: fewer steps than are done
-    is refused), `device` and `precision`; anything else would no longer be the same run."""
+def resume(path: str | Path, *, registry: Registry | None = None, from_step: int | None = None,
+           **run: Any) -> Trainer:
+    """The run in folder `path`, at its last checkpoint, or at the checkpoint of step
+    `from_step` (when the newest is damaged: training from there replaces the checkpoints,
+    pictures and metrics after it); nothing in the folder changes until it trains. Keyword
+    arguments may change `steps` (to train further: fewer steps than are done is refused),
+    `device` and `precision`; anything else would no longer be the same run."""
     refuse_changes_on_resume(sorted(set(run) - set(RESUMABLE)))
     folder = RunFolder.open(path)
     registry = registry or load_registry()
     # The folder is written to only when the trainer trains (Engine.fit).
     trainer = build(resolve_config(registry, config=folder.config, run=run),
                     hooks=registry.hooks.hook, folder=folder)
-    tensors, metadata = checkpoint.load(folder.latest_checkpoint())
-    trainer.load_state(tensors, metadata)
+    trainer.load_state(*_load_checkpoint(folder, from_step))
     if run.get("steps") is not None and run["steps"] < trainer.step:
         raise WganKitError(f"--steps {run['steps']}: {folder.path} is already at step "
                            f"{trainer.step}; give --steps above {trainer.step} to train further, "
                            "or leave --steps out")
     return trainer
+
+
+def _load_checkpoint(folder: RunFolder, step: int | None
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The checkpoint of `step` (None: the newest); when it cannot be read, the refusal says
+    which earlier one to resume from."""
+    path = folder.checkpoint_at(step)
+    try:
+        return checkpoint.load(path)
+    except WganKitError as exc:
+        this = step if step is not None else folder.checkpoint_steps()[-1]
+        earlier = [s for s in folder.checkpoint_steps() if s < this]
+        if not earlier:
+            raise
+        steps = ", ".join(map(str, earlier))
+        raise WganKitError([f"{problem}; resume from an earlier checkpoint: --from-step "
+                            f"{earlier[-1]} (Python: from_step={earlier[-1]}); earlier ones are "
+                            f"at steps {steps}" for problem in exc.problems]) from None
 
 
 def resolve_device(name: str) -> torch.device:

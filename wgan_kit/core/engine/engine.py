@@ -16,6 +16,7 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import tomllib
 import torch
 from torch import nn
 
@@ -24,7 +25,7 @@ from .. import checkpoint, randomness
 from ..protocols import LabelledSource, Parts, PictureWriter, Progress
 from ..run_folder import RunFolder
 from ..config import RunConfig, RunSettings
-from ..layers import validate_options
+from ..layers import same_name, validate_options
 from .acceleration import Acceleration
 from .loop import Batches, algorithm_1
 from .metrics import heldout_losses
@@ -152,8 +153,8 @@ class Engine:
     def fit(self, progress: Progress | None = None) -> dict[str, float]:
         """The loop alone: train until `run.steps` in the trainer's folder (if any), with no checks
         and no signal handling; returns the last logged metrics."""
-        if self.folder is not None:  # steps logged after the checkpoint are logged again
-            self.folder.forget_metrics_after(self.step)
+        if self.folder is not None:  # what was written after the checkpoint is written again
+            self.folder.forget_after(self.step)
             self.folder.write_config(self.config.to_toml())
         real_batches = self.acceleration.batches(self._stream or self.real_batches())
         self._stream = None
@@ -232,7 +233,19 @@ class Engine:
              "config": self.config.to_toml(), **({"grad_scalers": scalers} if scalers else {})})
 
     def load_state(self, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
-        self.random_state = checkpoint.load_training_state(*self._saved(), tensors, metadata)
+        """Continue from a checkpoint's state; refused in one line when its weights are another
+        architecture's (naming the settings that differ, from the config it records)."""
+        try:
+            self.random_state = checkpoint.load_training_state(*self._saved(), tensors, metadata)
+        except checkpoint.MismatchedWeights as exc:
+            differences = self._architecture_differences(metadata.get("config"))
+            if not differences:  # the same settings: the nets' code changed since it was saved
+                raise
+            shown = "; ".join(differences[:4]) + (
+                f"; and {len(differences) - 4} more" if len(differences) > 4 else "")
+            raise checkpoint.MismatchedWeights(
+                f"the checkpoint belongs to a different architecture: {shown}; load it with the "
+                "run it was saved by (its folder, or its config.toml)") from None
         self.step, self.batches_drawn = metadata["step"], metadata["batches_drawn"]
         # Checkpoints from before the count have none; every critic update drew one batch.
         self.critic_updates = metadata.get("critic_updates", self.batches_drawn)
@@ -242,6 +255,29 @@ class Engine:
         for net, scaler in self._scalers().items():
             if net in metadata.get("grad_scalers", {}):
                 scaler.load_state_dict(metadata["grad_scalers"][net])
+
+    def _architecture_differences(self, recorded_toml: Any) -> list[str]:
+        """How the nets' settings (generator, critic, and the data and constraint, which shape
+        them) that a checkpoint's config records differ from this run's, one phrase each."""
+        try:
+            recorded = tomllib.loads(recorded_toml) if isinstance(recorded_toml, str) else {}
+        except tomllib.TOMLDecodeError:
+            return []
+        current = self.config.to_dict()
+        differences = []
+        for section in ("gen", "critic", "data", "constraint"):
+            was, now = recorded.get(section, {}), current.get(section, {})
+            if not was:
+                continue
+            if not same_name(was.get("name"), now.get("name")):
+                differences.append(f"{section} {was.get('name')!r} in the checkpoint, "
+                                   f"{now.get('name')!r} in this run")
+            elif section != "constraint":  # its options (a λ) shape no weights
+                differences += [f"{section}.{key} = {was.get(key)!r} in the checkpoint, "
+                                f"{now.get(key)!r} in this run"
+                                for key in sorted(was.keys() | now.keys())
+                                if key != "name" and was.get(key) != now.get(key)]
+        return differences
 
     def _scalers(self) -> dict[str, torch.amp.GradScaler]:
         """The gradient scalers of an fp16 run, by net; none in another precision."""
