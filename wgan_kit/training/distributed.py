@@ -19,6 +19,10 @@ buffer per net) before the optimizer step. That is correct for any number of for
 penalty, and moves the same bytes as DDP (without overlapping them with the backward pass). As
 every loss is a mean over the batch, the average of the ranks' gradients is the gradient over the
 global batch, and identical gradients keep identical weights on every rank.
+
+A rank whose peer is gone (its process or its machine stopped, the connection broke) meets the
+loss in its next collective; it raises `PeerLost` there instead of a backend traceback, and the
+launch path says in one line where the run can continue from.
 """
 
 from __future__ import annotations
@@ -150,13 +154,32 @@ class Ranks:
         randomness.seed_everything(_rank_seed(self.seed, self.rank, step))
 
     def average_gradients(self, net: nn.Module) -> None:
-        average_gradients(net)
+        with peers_answering():
+            average_gradients(net)
 
     def sync_metrics(self, means: RunningMeans) -> None:
-        global_metrics(means)
+        with peers_answering():
+            global_metrics(means)
 
     def agree_on_stop(self, requested: signal.Signals | None) -> signal.Signals | None:
-        return _first_stop_request(requested, self.stop_group)
+        with peers_answering():
+            return _first_stop_request(requested, self.stop_group)
+
+
+class PeerLost(WganKitError):
+    """Another process of the run stopped answering in the middle of a step."""
+
+
+@contextmanager
+def peers_answering() -> Iterator[None]:
+    """Turn a collective's failure (gloo or NCCL: a peer died, its machine went away, the
+    connection broke) into `PeerLost`, naming the backend's reason in one line."""
+    try:
+        yield
+    except RuntimeError as exc:  # torch's DistBackendError and gloo's errors are RuntimeErrors
+        reason = str(exc).splitlines()[0]
+        reason = reason.split("] ", 1)[-1].split(". This is typically")[0]  # gloo's source path
+        raise PeerLost(f"another process of this run is gone ({reason})") from None
 
 
 def check_split(batch_size: int, world_size: int) -> None:

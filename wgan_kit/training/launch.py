@@ -142,12 +142,29 @@ def train_here(engine: Engine, choices: Launch, rank: distributed.Rank | None = 
         if main:
             print(stopped_at_once(), file=sys.stderr)
         raise
+    except distributed.PeerLost as exc:  # a data-parallel run cannot go on with a rank missing
+        raise WganKitError(f"{exc.problems[0]} during step {engine.step + 1}; "
+                           f"{_where_to_continue(folder, choices)}") from None
     path = folder.path if folder else None
     if engine.stop_requested is not None and main:
         hint = (f"continue with: {choices.resume_command.format(folder=str(path))}" if path
                 else "nothing was written")
         print(f"stopped at step {engine.step}; {hint}", file=sys.stderr)
     return RunResult(metrics, step=engine.step, folder=path, stopped_by=engine.stop_requested)
+
+
+def _where_to_continue(folder: RunFolder | None, choices: Launch) -> str:
+    """Where a run stopped by a lost peer continues: its last checkpoint, named by the rank that
+    keeps the run folder."""
+    if folder is None:
+        return "the first process (rank 0) keeps the run folder and says where to continue"
+    steps = folder.checkpoint_steps()
+    if not steps:
+        return (f"it stopped before its first checkpoint; start it again with --out "
+                f"{folder.path} --overwrite")
+    hint = choices.resume_command.format(folder=str(folder.path))
+    return (f"its last checkpoint is step {steps[-1]}: continue with `{hint}` (on every node) "
+            "once all of them can start")
 
 
 def _open_stream(engine: Engine) -> None:
