@@ -1,5 +1,5 @@
 """Sweeps (wgan_kit.experiments and `wgan-kit sweep`): every trial an ordinary run folder, run
-through the launch path, searched and recorded by Optuna in an SQLite file; killed sweeps
+through the launch path, searched and recorded by Optuna (in its journal file by default); killed sweeps
 continue, workers share one storage, hopeless trials are pruned, bad sweep files are refused
 whole. Trials are a few steps of tiny nets."""
 
@@ -204,7 +204,7 @@ def test_ctrl_c_stops_the_current_trial_with_a_checkpoint_and_says_how_to_contin
     assert steps == sorted(set(steps)) and steps[-1] == 150  # resumed, each step logged once
 
 
-def test_two_workers_on_one_sqlite_file_run_no_trial_twice(tmp_path):
+def test_two_workers_on_one_journal_file_run_no_trial_twice(tmp_path):
     spec = check_sweep(tiny_sweep(seeds=[0, 1, 2]))
     out, elsewhere = tmp_path / "sweep", tmp_path / "other-machine"
     url = studies.create(spec, out)

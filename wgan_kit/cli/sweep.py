@@ -53,17 +53,18 @@ app.add_typer(sweep_app, name="sweep")
 `wgan-kit sweep examples/toy_lambda_sweep.toml --out runs/lambda`  —  again, after Ctrl-C: the
 finished trials are kept and the stopped one resumes from its checkpoint
 
-`wgan-kit sweep --join sqlite:///runs/lambda/sweep.db --out runs/lambda`  —  one more worker
+`wgan-kit sweep --join journal:///runs/lambda/sweep.journal --out runs/lambda`  —  one more worker
 on this machine (on others: a database server, `--storage postgresql://...`)
 """)
 def start(
-    out: Annotated[Path, typer.Option(help="The sweep folder: trial-NNN run folders, sweep.db, "
-                                           "trials.csv and trials.json.")],
+    out: Annotated[Path, typer.Option(help="The sweep folder: trial-NNN run folders, "
+                                           "sweep.journal, trials.csv and trials.json.")],
     spec: Annotated[Optional[Path], typer.Argument(
         metavar="SPEC.toml", help="The sweep file: [sweep] (metric, direction, sampler, seeds, "
                                   "settings to vary) and the run tables of a config.")] = None,
     join: Annotated[Optional[str], typer.Option(
-        help="Work on the sweep stored at this database URL, started on another machine.")
+        help="Work on the sweep stored at this URL (postgresql://USER:PASSWORD@HOST/DB, or "
+             "journal:///PATH on a disk both machines see), started on another machine.")
     ] = None,
     name: Annotated[Optional[str], typer.Option(
         help="With --join: the sweep's name, when the database holds several.")] = None,
@@ -72,7 +73,7 @@ def start(
     ] = None,
     storage: Annotated[Optional[str], typer.Option(
         help="Database URL for the study, e.g. postgresql://HOST/DB, so that other machines can "
-             "--join [default: sqlite DIR/sweep.db].")] = None,
+             "--join [default: Optuna's journal file DIR/sweep.journal].")] = None,
     threads: Annotated[Optional[int], typer.Option(
         min=1, max=1024, help="torch threads per trial [default: the file's, else cores / jobs]."
     )] = None,

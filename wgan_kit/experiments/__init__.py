@@ -2,7 +2,7 @@
 
     from wgan_kit.experiments import load_sweep, run_sweep, sweep_status
     spec = load_sweep("examples/toy_lambda_sweep.toml")   # every problem at once, nothing written
-    run_sweep(spec, "runs/lambda")                        # DIR/trial-NNN run folders, DIR/sweep.db
+    run_sweep(spec, "runs/lambda")                        # DIR/trial-NNN run folders, its journal
     table, spec = sweep_status("runs/lambda")             # rows; also DIR/trials.csv, trials.json
     write_sweep_report(table, spec, Path("runs/lambda"), Path("lambda.html"))
 

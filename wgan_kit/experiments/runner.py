@@ -250,10 +250,10 @@ def join_sweep(url: str, out: str | Path, *, name: str | None = None,
                continue_with: str | None = None) -> SweepRun:
     """Work on the sweep another machine started at database `url`, with trial folders under
     `out`, until no trial is left (or a signal stops the current one, as in `run_sweep`)."""
-    database = Path(url.removeprefix("sqlite:///")).expanduser()
-    if url.startswith("sqlite:///") and not database.is_file():
-        raise WganKitError(f"--join {url}: no such database file; the machine that started the "
-                           "sweep names its storage in DIR/sweep.json")
+    for prefix in ("sqlite:///", "journal:///"):  # a file: it must be there already
+        if url.startswith(prefix) and not Path(url.removeprefix(prefix)).expanduser().is_file():
+            raise WganKitError(f"--join {url}: no such file; the machine that started the "
+                               "sweep names its storage in DIR/sweep.json")
     problems = storage_problems(url)
     if problems:
         raise WganKitError(problems)

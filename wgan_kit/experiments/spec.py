@@ -97,7 +97,9 @@ class SweepTable(BaseModel):
     settings: dict[str, Axis] = Field(
         default_factory=dict, description="Dotted setting: values (a list) or a range (a table).")
     pruner: Pruner | None = Field(None, description="Stop hopeless trials early.")
-    storage: str | None = Field(None, description="Database URL [default: sqlite DIR/sweep.db].")
+    storage: str | None = Field(None, description="Where the study lives: a database URL "
+                                "(postgresql://...) or journal:///PATH [default: Optuna's journal "
+                                "file DIR/sweep.journal].")
     jobs: int = Field(1, ge=1, le=256, description="Trials at once on this machine.")
     threads: int | None = Field(None, ge=1, le=1024,
                                 description="torch threads per trial [default: cores / jobs].")
@@ -279,9 +281,11 @@ def _data_kind(base: dict[str, Any], registry: Any) -> str:
 
 
 def storage_problems(url: str) -> list[str]:
-    """Whether a database URL can be used, without writing to it."""
-    if url.startswith("sqlite:///"):
-        folder = Path(url.removeprefix("sqlite:///")).expanduser().resolve().parent
+    """Whether a storage URL can be used, without writing to it."""
+    for prefix in ("sqlite:///", "journal:///"):
+        if not url.startswith(prefix):
+            continue
+        folder = Path(url.removeprefix(prefix)).expanduser().resolve().parent
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
             return [f"sweep.storage {url!r}: cannot write in {folder}"]
         return []

@@ -1,8 +1,10 @@
 """A sweep's bookkeeping in Optuna: the study, its sampler and pruner, its plan and its workers.
 
-The study lives in a database (`DIR/sweep.db` by default, any SQLAlchemy URL to share it between
-machines). It holds the checked sweep file (so a worker that joins needs only the URL), every
-trial's settings, state, value and error. A grid is enqueued whole when the sweep starts, and
+The study lives in Optuna's journal file (`DIR/sweep.journal` by default: what Optuna recommends
+for several workers on one machine, where SQLite's lock makes them fail with "database is locked"),
+or in a database at any SQLAlchemy URL, to share it between machines (PostgreSQL; an SQLite
+`DIR/sweep.db` of an older sweep stays readable). It holds the checked sweep file (so a worker
+that joins needs only the URL), every trial's settings, state, value and error. A grid is enqueued whole when the sweep starts, and
 workers pop queued trials one at a time (Optuna changes a trial from WAITING to RUNNING atomically),
 so no grid point runs twice however many workers share it.
 
@@ -36,6 +38,7 @@ SPEC_FILE = "sweep.json"
 LEASE_RENEW_S = 10.0
 LEASE_S = 120.0  # a trial silent this long has lost its worker
 SPEC_ATTR = "wgan_kit_sweep"
+JOURNAL = "journal:///"  # the URL of an Optuna journal file: journal:///absolute/path
 
 
 def require_optuna() -> ModuleType:
@@ -48,12 +51,18 @@ def require_optuna() -> ModuleType:
 
 
 def default_storage(out: Path) -> str:
-    return f"sqlite:///{(out / 'sweep.db').resolve()}"
+    return f"{JOURNAL}{(out / 'sweep.journal').resolve()}"
 
 
-def storage(url: str) -> optuna.storages.RDBStorage:
+def storage(url: str) -> optuna.storages.BaseStorage:
+    """`journal:///PATH` (Optuna's journal file, appended to under a file lock), else a database
+    URL."""
     import optuna
 
+    if url.startswith(JOURNAL):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix(JOURNAL)))
     # SQLite under several processes: wait for the file's lock instead of failing at once.
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     return optuna.storages.RDBStorage(url, engine_kwargs=engine)
