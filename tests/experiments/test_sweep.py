@@ -309,6 +309,39 @@ def test_a_bad_sweep_file_is_refused_one_line_per_problem_with_nothing_written(t
     assert not (tmp_path / "out").exists()
 
 
+def test_a_sweep_file_with_six_mistakes_shows_them_all_at_once():
+    # What a user saw: a file with five mistakes took three rounds, each stopping at the first
+    # kind of mistake ([sweep]'s fields, then the base, then the settings and the metric).
+    tables = tiny_sweep(metric="eval.w2", direction="min", sampler="random",
+                        settings={"constraint.wieght": [0.1, 1.0], "run.steps": 5})
+    tables["run"]["batch_size"] = "many"
+    with pytest.raises(WganKitError) as refused:
+        check_sweep(tables)
+    assert refused.value.problems == [
+        "sweep.direction: input should be 'minimize' or 'maximize', got 'min'",
+        "sweep.settings.run.steps: input should be a valid list, got 5",
+        "sweep.trials: sampler random needs the number of trials to draw, e.g. trials = 20",
+        "base: run.batch_size: input should be a valid integer, unable to parse string as an "
+        "integer, got 'many'",
+        "sweep.settings.constraint.wieght = 0.1: constraint.wieght: gp has no such option; its "
+        "options are: weight",
+        "sweep.metric: 'eval.w2' is no eval score for points data; known: eval.w1, "
+        "eval.w1_real_baseline, eval.modes_captured, eval.high_quality_share",
+    ]
+
+
+def test_a_run_s_config_toml_is_a_sweep_s_base(tmp_path, tiny_trainer):
+    # The README's `base = "runs/X/config.toml"`: the file also records what each part was
+    # ([provenance]), which is not a setting to vary from.
+    tiny_trainer(steps=1, options={"gen.hidden": 12}).train(out=tmp_path / "runs" / "x")
+    sweep_file = tmp_path / "from_a_run.toml"
+    sweep_file.write_text('base = "runs/x/config.toml"\n[sweep]\nmetric = "wasserstein"\n'
+                          'direction = "minimize"\nseeds = [0, 1]\n')
+    spec = load_sweep(sweep_file)
+    assert spec.base["gen.hidden"] == 12 and spec.base["run.steps"] == 1
+    assert not any(key.startswith("provenance.") for key in spec.base)
+
+
 def test_a_malformed_axis_says_whether_values_or_a_range_was_meant():
     tables = tiny_sweep(sampler="grid", settings={"run.steps": 5, "run.lr": {"low": 1e-3,
                                                                              "high": 1e-5}})
