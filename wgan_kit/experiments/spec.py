@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from wgan_kit import WganKitError, load_registry
 
-from .internals import LOGGED_METRICS, NGRAM_ORDERS, SECTIONS, dotted_layer, load_toml, \
-    resolve_layers
+from .internals import EVAL_SAMPLES, LOGGED_METRICS, NGRAM_ORDERS, SECTIONS, dotted_layer, \
+    load_toml, resolve_layers
 
 EVAL_PREFIX = "eval."
 POINT_SCORES = ("w1", "w1_real_baseline", "modes_captured", "high_quality_share")
@@ -101,7 +101,8 @@ class SweepTable(BaseModel):
     jobs: int = Field(1, ge=1, le=256, description="Trials at once on this machine.")
     threads: int | None = Field(None, ge=1, le=1024,
                                 description="torch threads per trial [default: cores / jobs].")
-    eval_n: int = Field(1000, ge=4, le=1_000_000, description="Samples for an eval metric.")
+    eval_n: int = Field(EVAL_SAMPLES, ge=4, le=1_000_000,
+                        description="Samples for an eval metric [default: wgan-kit eval's].")
     sampler_seed: int = Field(0, ge=0, description="Seed of the random and TPE samplers.")
 
 
