@@ -164,6 +164,10 @@ def test_a_setting_whose_every_trial_failed_is_reported_missing_not_passed_over(
     summary = json.loads((out / "trials.json").read_text())
     assert summary["missing_settings"] == [{"settings": {"run.device": "cuda:99"},
                                             "trials": {"failed": 2}}]
+    assert sweep_cli("report", str(out)).exit_code == 0  # the sweep's page says so too
+    page = (out / "report.html").read_text()
+    assert "no finished trial for run.device=cuda:99 (2 failed)" in page
+    assert "eval.w1: on 50 generated samples per trial" in page
 
 
 def test_failed_trials_run_again_with_retry_failed_and_not_without(tmp_path):
