@@ -233,20 +233,20 @@ def _base_settings(tables: dict[str, Any], folder: Path, problems: list[str]) ->
             for key, value in table.items()}
 
 
-def _sampler_problems(sweep: SweepTable, invalid: set[str] = frozenset()) -> list[str]:
+def _sampler_problems(sweep: SweepTable, invalid: set[str] | frozenset[str] = frozenset()
+                      ) -> list[str]:
     """How the sampler, the trials and the axes fit together (those found wrong already are not
     judged again)."""
     problems = []
-    if {"sampler", "trials"} & invalid:
-        pass
-    elif sweep.sampler == "grid":
+    judged = not {"sampler", "trials"} & invalid
+    if judged and sweep.sampler == "grid":
         problems += [f"sweep.settings.{key}: a range needs sampler random or tpe; a grid takes a "
                      "list of values" for key, axis in sweep.settings.items()
                      if isinstance(axis, Range)]
         if sweep.trials is not None:
             problems.append("sweep.trials: a grid runs each combination once; drop trials, or "
                             "use sampler random or tpe")
-    elif sweep.trials is None:
+    elif judged and sweep.trials is None:
         problems.append(f"sweep.trials: sampler {sweep.sampler} needs the number of trials to "
                         "draw, e.g. trials = 20")
     if not sweep.settings and not sweep.seeds and not {"settings", "seeds"} & invalid:

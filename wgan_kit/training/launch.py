@@ -5,9 +5,9 @@ Before anything is written, every part is built, the run folder checked, the pre
 the data stream started at the run's batch size: whatever can be known before training fails
 there (as `WganKitError`), so a refused run leaves no folder. Then the folder is created (by rank
 0 alone when there are several processes), preflight.json written, SIGINT and SIGTERM made to stop
-the run after the current step with a checkpoint, and the run trained with its progress shown. A new run says which of its parts' own defaults another
-component's suggestion replaced (the toy sets' λ = 0.1 over gp's 10), in one line per component.
-The `RunResult` says how it ended; a resumed run with no steps left writes nothing. What the
+the run after the current step with a checkpoint, and the run trained with its progress shown.
+A new run says which of its parts' own defaults another component's suggestion replaced (the toy
+sets' λ = 0.1 over gp's 10), in one line per component. The `RunResult` says how it ended; a resumed run with no steps left writes nothing. What the
 launch decides for a process (its folder, its rank, how pictures are drawn) reaches the engine in
 one call, `Engine.launch_as`. Which engine each process trains comes from a `Plan`
 (wgan_kit/training/composition.py builds one from settings or a run folder).
