@@ -62,6 +62,38 @@ def test_user_settings_beat_suggestions(registry):
     assert config.run.batch_size == 64
 
 
+def test_a_suggestion_over_a_plugins_own_default_is_recorded_with_the_component_that_made_it(
+        registry):
+    # What a user saw: gp declares weight = 10.0 (and `plugins show gp` says so), yet the run
+    # used 0.1, the toy data's suggestion, and nothing said which layer set it.
+    config = resolve_layers([], registry)
+    assert config.suggested["constraint.weight"] == "data wgan-kit:8gaussians"
+    assert config.suggested["run.n_critic"] == "objective wgan-kit:wgan"
+    assert config.defaults_replaced() == {"data 8gaussians": [
+        "gen.hidden = 256 (mlp: 512)", "critic.hidden = 256 (mlp: 512)",
+        "constraint.weight = 0.1 (gp: 10.0)"]}
+    recorded = tomllib.loads(config.to_toml())
+    assert recorded["constraint"]["weight"] == 0.1
+    assert recorded["suggested"]["constraint.weight"] == "data wgan-kit:8gaussians"
+    chosen = resolve_layers([parse_assignments(["constraint.weight=0.1", "gen.hidden=256"])],
+                            registry)  # set by the user, even to the same value: not suggested
+    assert "constraint.weight" not in chosen.suggested and "gen.hidden" not in chosen.suggested
+    assert chosen.defaults_replaced() == {"data 8gaussians": ["critic.hidden = 256 (mlp: 512)"]}
+
+
+def test_a_config_toml_given_again_keeps_its_record_of_suggestions_where_they_still_hold(
+        registry):
+    recorded = tomllib.loads(resolve_layers([], registry).to_toml())
+    again = resolve_layers([recorded], registry)  # a resumed run, or --config runs/X/config.toml
+    assert again.suggested == resolve_layers([], registry).suggested
+    changed = resolve_layers([recorded, parse_assignments(["constraint.weight=5"])], registry)
+    assert "constraint.weight" not in changed.suggested and "gen.hidden" in changed.suggested
+    edited = {**recorded, "gen": {**recorded["gen"], "hidden": 64}}  # the file changed by hand
+    assert "gen.hidden" not in resolve_layers([edited], registry).suggested
+    other_data = resolve_layers([recorded, {"data": {"name": "25gaussians"}}], registry)
+    assert "constraint.weight" not in other_data.suggested  # the file's 0.1, not 25gaussians'
+
+
 def test_choosing_another_plugin_drops_the_options_meant_for_the_old_one(registry):
     layers = [{"constraint": {"name": "gp", "weight": 3.0}}, {"constraint": {"name": "clip"}}]
     config = resolve_layers(layers, registry)

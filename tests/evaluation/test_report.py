@@ -4,6 +4,8 @@ in a real browser."""
 from __future__ import annotations
 
 import base64
+import inspect
+import json
 import re
 import shutil
 import struct
@@ -13,10 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import typer
 from torch import nn
 from typer.testing import CliRunner
 
 from wgan_kit.cli import app
+from wgan_kit.evaluation import EVAL_SAMPLES, evaluate
+from wgan_kit.experiments.spec import SweepTable
 from wgan_kit.evaluation.report import curve_png, value_surface_png, wall_clock, weight_histogram_png
 
 runner = CliRunner()
@@ -88,6 +93,39 @@ def test_report_refuses_a_non_html_name_and_a_non_run(two_runs, tmp_path):
     assert wrong.exit_code == 2 and "name it *.html" in wrong.output
     missing = runner.invoke(app, ["report", str(tmp_path), "--out", str(tmp_path / "r.html")])
     assert missing.exit_code == 2 and "not a run folder" in missing.output
+
+
+def test_report_of_one_run_needs_no_out_and_scores_it_as_eval_does(two_runs):
+    # What a user saw: `report RUN` without --out was an error (a sweep got a default page), and
+    # `report --eval` scored 1,000 samples where `eval` scored 2,500: W1 0.106 in one, 0.094 in
+    # the other, for one run.
+    run = two_runs[0]
+    reported = runner.invoke(app, ["report", str(run)])
+    assert reported.exit_code == 0, reported.output
+    assert reported.stderr.strip() == f"wrote {run / 'report.html'}"
+    assert "<h2>gp</h2>" in (run / "report.html").read_text(encoding="utf-8")
+    several = runner.invoke(app, ["report", *map(str, two_runs)])
+    assert several.exit_code == 2
+    assert "error: --out: a page about several runs needs a name" in several.output
+
+    commands = typer.main.get_command(app).commands
+    defaults = {command: next(p.default for p in commands[command].params if p.name == "n")
+                for command in ("eval", "report")}
+    assert defaults == {"eval": EVAL_SAMPLES, "report": EVAL_SAMPLES} and EVAL_SAMPLES == 2500
+    assert inspect.signature(evaluate).parameters["n"].default == EVAL_SAMPLES
+    assert SweepTable.model_fields["eval_n"].default == EVAL_SAMPLES  # a sweep's eval metric
+
+    # One scoring path: the same n gives the same number in both, and the page says which n.
+    # (A small n here: 4 steps of training leave the generator collapsed, where the exact
+    # matching of 2,500 points takes half a minute.)
+    again = runner.invoke(app, ["report", str(run), "--eval", "--n", "300"])
+    assert again.exit_code == 0, again.output
+    page = (run / "report.html").read_text(encoding="utf-8")
+    evaluated = runner.invoke(app, ["eval", str(run), "--json", "--n", "300"])
+    assert evaluated.exit_code == 0, evaluated.output
+    w1 = json.loads(evaluated.stdout)["metrics"]["w1"]
+    assert f"<td>eval: W1</td><td>{w1:.4g}</td>" in page
+    assert "scores on 300 generated samples" in page and "wgan-kit eval RUN --n 300" in page
 
 
 CHECK = """<script>

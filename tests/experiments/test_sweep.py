@@ -148,6 +148,57 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert "cuda:99" in failed.error and failed.error.startswith("WganKitError")
 
 
+def test_a_setting_whose_every_trial_failed_is_reported_missing_not_passed_over(tmp_path):
+    # What a user saw: MLflow's race lost both trials of λ = 0.1, yet the table named a best
+    # trial without a word about the setting it never compared.
+    tables = tiny_sweep(settings={"run.device": ["cuda:99", "cpu"]})
+    sweep_file, out = write_toml(tmp_path / "lost_sweep.toml", tables), tmp_path / "sweep"
+    ran = sweep_cli("sweep", str(sweep_file), "--out", str(out), "--threads", "1")
+    assert ran.exit_code == 0, ran.output
+    lines = ran.stdout.splitlines()
+    assert "no finished trial for run.device=cuda:99 (2 failed)" in lines
+    assert any(line.startswith("best (among the settings that finished): trial-00")
+               for line in lines)
+    assert "2 failed trials: run the sweep again with --retry-failed to retry" in lines
+    assert any("run.device=cuda:99" in line and "missing: 2 failed" in line for line in lines)
+    summary = json.loads((out / "trials.json").read_text())
+    assert summary["missing_settings"] == [{"settings": {"run.device": "cuda:99"},
+                                            "trials": {"failed": 2}}]
+    assert sweep_cli("report", str(out)).exit_code == 0  # the sweep's page says so too
+    page = (out / "report.html").read_text()
+    assert "no finished trial for run.device=cuda:99 (2 failed)" in page
+    assert "eval.w1: on 50 generated samples per trial" in page
+
+
+def test_failed_trials_run_again_with_retry_failed_and_not_without(tmp_path):
+    # The data file is missing at first, as the MLflow store was broken: both trials fail.
+    points = tmp_path / "points.safetensors"
+    tables = tiny_sweep(metric="wasserstein", seeds=[], settings={"run.lr": [1e-4, 2e-4]})
+    tables["data"] = {"name": "tensors", "path": str(points)}
+    sweep_file, out = write_toml(tmp_path / "retry_sweep.toml", tables), tmp_path / "sweep"
+    first = sweep_cli("sweep", str(sweep_file), "--out", str(out))
+    assert first.exit_code == 0, first.output
+    assert [r.state for r in sweep_status(out)[0]] == ["failed", "failed"]
+    assert "no such file" in sweep_status(out)[0][0].error
+
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"x": torch.randn(400, 2, generator=torch.Generator().manual_seed(0))}, points)
+    again = sweep_cli("sweep", str(sweep_file), "--out", str(out))  # continued: kept as failed
+    assert again.exit_code == 0 and "retrying" not in again.stderr
+    assert [r.state for r in sweep_status(out)[0]] == ["failed", "failed"]
+
+    retried = sweep_cli("sweep", str(sweep_file), "--out", str(out), "--retry-failed")
+    assert retried.exit_code == 0, retried.output
+    assert "retrying 2 failed trials: trial-000, trial-001" in retried.stderr
+    table = sweep_status(out)[0]
+    assert [(r.folder, r.state) for r in table] == [("trial-000", "complete"),
+                                                    ("trial-001", "complete")]
+    assert [r.settings for r in table] == [{"run.lr": 1e-4}, {"run.lr": 2e-4}]
+    assert json.loads((out / "trials.json").read_text())["missing_settings"] == []
+
+
 def test_a_killed_sweep_restarted_finishes_every_trial_once(tmp_path):
     # Trials 2 and 3 are long enough to be killed in; trial 2 is killed after a checkpoint.
     tables = tiny_sweep(settings={"run.steps": [3, 60]})
@@ -260,6 +311,39 @@ def test_a_bad_sweep_file_is_refused_one_line_per_problem_with_nothing_written(t
         f"{tmp_path}/missing",
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_file_with_six_mistakes_shows_them_all_at_once():
+    # What a user saw: a file with five mistakes took three rounds, each stopping at the first
+    # kind of mistake ([sweep]'s fields, then the base, then the settings and the metric).
+    tables = tiny_sweep(metric="eval.w2", direction="min", sampler="random",
+                        settings={"constraint.wieght": [0.1, 1.0], "run.steps": 5})
+    tables["run"]["batch_size"] = "many"
+    with pytest.raises(WganKitError) as refused:
+        check_sweep(tables)
+    assert refused.value.problems == [
+        "sweep.direction: input should be 'minimize' or 'maximize', got 'min'",
+        "sweep.settings.run.steps: input should be a valid list, got 5",
+        "sweep.trials: sampler random needs the number of trials to draw, e.g. trials = 20",
+        "base: run.batch_size: input should be a valid integer, unable to parse string as an "
+        "integer, got 'many'",
+        "sweep.settings.constraint.wieght = 0.1: constraint.wieght: gp has no such option; its "
+        "options are: weight",
+        "sweep.metric: 'eval.w2' is no eval score for points data; known: eval.w1, "
+        "eval.w1_real_baseline, eval.modes_captured, eval.high_quality_share",
+    ]
+
+
+def test_a_run_s_config_toml_is_a_sweep_s_base(tmp_path, tiny_trainer):
+    # The README's `base = "runs/X/config.toml"`: the file also records what each part was
+    # ([provenance]), which is not a setting to vary from.
+    tiny_trainer(steps=1, options={"gen.hidden": 12}).train(out=tmp_path / "runs" / "x")
+    sweep_file = tmp_path / "from_a_run.toml"
+    sweep_file.write_text('base = "runs/x/config.toml"\n[sweep]\nmetric = "wasserstein"\n'
+                          'direction = "minimize"\nseeds = [0, 1]\n')
+    spec = load_sweep(sweep_file)
+    assert spec.base["gen.hidden"] == 12 and spec.base["run.steps"] == 1
+    assert not any(key.startswith("provenance.") for key in spec.base)
 
 
 def test_a_malformed_axis_says_whether_values_or_a_range_was_meant():

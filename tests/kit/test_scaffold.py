@@ -5,16 +5,20 @@ The generated tests run in one subprocess with each package's src on PYTHONPATH 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
+import typer
 from typer.testing import CliRunner
 
 from wgan_kit.cli import app
 from wgan_kit.kit.scaffold import KINDS
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_kind_of_plugin_package_passes_its_own_test(tmp_path):
@@ -49,11 +53,31 @@ def test_bad_names_kinds_and_existing_folders_are_refused(tmp_path):
     assert result.exit_code == 2
     assert "error: NAME 'My_Loss': use lowercase letters" in result.output
     assert "error: --kind 'loss': choose one of constraint, objective, net, data" in result.output
-    runner.invoke(app, ["plugins", "new", "hinge", "--kind", "objective", "--dir", str(tmp_path)])
+    runner.invoke(app, ["plugins", "new", "my-hinge", "--kind", "objective", "--dir",
+                        str(tmp_path)])
     template = runner.invoke(app, ["plugins", "new", "mine", "--kind", "objective", "--template",
                                    "penalty", "--dir", str(tmp_path)])
     assert template.exit_code == 2
     assert "error: --template 'penalty': an objective has one template" in template.output
-    again = runner.invoke(app, ["plugins", "new", "hinge", "--kind", "objective", "--dir",
+    again = runner.invoke(app, ["plugins", "new", "my-hinge", "--kind", "objective", "--dir",
                                 str(tmp_path)])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_the_example_plugin_names_of_the_readme_and_the_scaffold_are_no_built_in_names(registry):
+    # What a user saw: after the README's `plugins new hinge`, `--objective hinge` trained the
+    # built-in hinge, which keeps the short name.
+    built_in = {c.name for c in registry.components() if c.package == "wgan-kit"}
+    new = typer.main.get_command(app).commands["plugins"].commands["new"]
+    shown = {
+        "README.md": (ROOT / "README.md").read_text(),
+        "CONTRIBUTING.md": (ROOT / "CONTRIBUTING.md").read_text(),
+        "plugins new --help": " ".join([new.epilog or "", *(p.help or "" for p in new.params)]),
+        "plugins new's refusal": runner.invoke(app, ["plugins", "new", "Bad_Name", "--kind",
+                                                     "objective"]).output,
+    }
+    for where, text in shown.items():
+        names = set(re.findall(r"plugins new ([a-z][a-z0-9-]*)", text)) | set(
+            re.findall(r"e\.g\. ([a-z][a-z0-9-]*)", text) if where.startswith("plugins") else [])
+        assert names, f"{where}: no example name found"
+        assert not names & built_in, f"{where}: {sorted(names & built_in)} are built-in names"

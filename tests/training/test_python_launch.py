@@ -57,6 +57,20 @@ print(result.stopped_by.name, result.step, result.folder)
 """
 
 
+def test_a_new_run_says_which_of_its_parts_defaults_a_suggestion_replaced(tmp_path, capsys):
+    # gp's own λ is 10; the toy data's 0.1 wins, and the run now says so in one line.
+    wgan_kit.compose(options=TINY, steps=1, batch_size=16).train(out=tmp_path / "run")
+    said = [line for line in capsys.readouterr().err.splitlines() if "suggested" in line]
+    assert said == ["suggested by data 8gaussians, over the parts' own defaults: "
+                    "constraint.weight = 0.1 (gp: 10.0)"]
+    config = (tmp_path / "run" / "config.toml").read_text()
+    assert '"constraint.weight" = "data wgan-kit:8gaussians"' in config
+    wgan_kit.resume(tmp_path / "run", steps=2).train()  # a resumed run says nothing new
+    assert "suggested" not in capsys.readouterr().err
+    assert '"constraint.weight" = "data wgan-kit:8gaussians"' in \
+        (tmp_path / "run" / "config.toml").read_text()
+
+
 def test_a_python_script_sent_sigterm_stops_with_a_checkpoint_that_resume_continues_exactly(
         tmp_path):
     out, unbroken = tmp_path / "run", tmp_path / "unbroken"

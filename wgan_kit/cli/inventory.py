@@ -198,10 +198,11 @@ def data_show(
     print(f"picture  {shown.picture}")
 
 
-@plugins_app.command("new", epilog="**Example**\n\n`wgan-kit plugins new hinge --kind objective "
-                                    "&& pip install -e './wgan-kit-hinge[dev]' && pytest wgan-kit-hinge`")
+@plugins_app.command("new", epilog="**Example**\n\n`wgan-kit plugins new my-hinge --kind "
+                                    "objective && pip install -e './wgan-kit-my-hinge[dev]' && "
+                                    "pytest wgan-kit-my-hinge`")
 def plugins_new(
-    name: Annotated[str, typer.Argument(help="The plugin's name, e.g. hinge: the package is "
+    name: Annotated[str, typer.Argument(help="The plugin's name, e.g. my-hinge: the package is "
                                              "wgan-kit-NAME, the module wgan_kit_NAME.")],
     kind: Annotated[str, typer.Option(help="constraint, net (a generator and a critic), "
                                            "objective or data.")],

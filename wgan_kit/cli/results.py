@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from ..errors import WganKitError
+from ..evaluation.defaults import EVAL_SAMPLES
 from .app import app, fail, stdout
 from .flags import Plugins, Threads, set_threads
 
@@ -50,7 +51,9 @@ def sample(
 def eval_(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="A run folder.")],
     n: Annotated[int, typer.Option(min=2, max=1_000_000,
-                                   help="Generated samples (and real ones) to compare.")] = 2500,
+                                   help="Generated samples (and real ones) to compare; report "
+                                        "--eval and sweeps take the same default.")
+                 ] = EVAL_SAMPLES,
     seed: Annotated[int, typer.Option(help="Seed of the latent points.")] = 0,
     features: Annotated[Optional[str], typer.Option(
         help="Images: the feature extractor of FID/KID, e.g. inception or classifier "
@@ -94,7 +97,7 @@ def eval_(
     stdout.print(table)
 
 
-@app.command(epilog="**Examples**\n\n`wgan-kit report runs/X --out report.html`\n\n"
+@app.command(epilog="**Examples**\n\n`wgan-kit report runs/X`  —  runs/X/report.html\n\n"
                      "`wgan-kit report runs/gp runs/clip --out compare.html --eval`  —  "
                      "curves overlaid, scores side by side\n\n"
                      "`wgan-kit report runs/lambda`  —  a sweep's page, runs/lambda/report.html")
@@ -102,10 +105,12 @@ def report(
     run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...",
                                                    help="Run folders, or one sweep folder.")],
     out: Annotated[Optional[Path], typer.Option(
-        help="The HTML page to write [default for a sweep: DIR/report.html].")] = None,
+        help="The HTML page to write [default for one run or a sweep: DIR/report.html; "
+             "several runs need one].")] = None,
     eval_: Annotated[bool, typer.Option("--eval", help="Add `wgan-kit eval`'s scores.")] = False,
     n: Annotated[int, typer.Option(min=2, max=1_000_000,
-                                   help="Samples for --eval's scores.")] = 1000,
+                                   help="Samples for --eval's scores (eval's default too).")
+                 ] = EVAL_SAMPLES,
     plugin: Plugins = None,
     threads: Threads = None,
 ) -> None:
@@ -122,11 +127,9 @@ def report(
         if len(run_dirs) == 1 and is_sweep_folder(run_dirs[0]):
             out = write_sweep_report(*sweep_status(run_dirs[0]), run_dirs[0],
                                      out or run_dirs[0] / "report.html")
-        elif out is None:
-            raise WganKitError("--out: name the page to write, e.g. --out report.html")
         else:
-            write_report(run_dirs, out, evaluate_n=n if eval_ else None,
-                         registry=load_registry_with(plugin or []))
+            out = write_report(run_dirs, out, evaluate_n=n if eval_ else None,
+                               registry=load_registry_with(plugin or []))
     except WganKitError as exc:
         raise fail(exc.problems) from None
     print(f"wrote {out}", file=sys.stderr)

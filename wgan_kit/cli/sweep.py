@@ -53,6 +53,9 @@ app.add_typer(sweep_app, name="sweep")
 `wgan-kit sweep examples/toy_lambda_sweep.toml --out runs/lambda`  —  again, after Ctrl-C: the
 finished trials are kept and the stopped one resumes from its checkpoint
 
+`wgan-kit sweep examples/toy_lambda_sweep.toml --out runs/lambda --retry-failed`  —  again, the
+failed trials run once more
+
 `wgan-kit sweep --join journal:///runs/lambda/sweep.journal --out runs/lambda`  —  one more worker
 on this machine (on others: a database server, `--storage postgresql://...`)
 """)
@@ -79,6 +82,10 @@ def start(
     )] = None,
     quiet: Annotated[bool, typer.Option(help="No line per finished trial; the table alone.")
                      ] = False,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Run the failed trials again (from their last checkpoint where "
+                               "they have one); without it a continued sweep keeps them failed.")
+    ] = False,
 ) -> None:
     """Run a sweep, or continue the one in --out where it stopped; then print its table."""
     from ..training.interrupts import EXIT_STATUS
@@ -93,10 +100,11 @@ def start(
             raise WganKitError(problems)
         if join is not None:
             ended = join_sweep(join, out, name=name, threads=threads, quiet=quiet,
-                               continue_with=hint)
+                               continue_with=hint, retry_failed=retry_failed)
         else:
             ended = run_sweep(load_sweep(spec, storage=storage), out, jobs=jobs,
-                              threads=threads, quiet=quiet, continue_with=hint)
+                              threads=threads, quiet=quiet, continue_with=hint,
+                              retry_failed=retry_failed)
         _show(*sweep_status(out))
     except WganKitError as exc:
         raise fail(exc.problems) from None

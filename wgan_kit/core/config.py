@@ -25,6 +25,8 @@ SECTIONS: dict[str, str] = {
 }
 
 PROVENANCE = "provenance"  # the config table recording what each part was when the run was made
+SUGGESTED = "suggested"  # the config table recording which settings a component's suggestion set
+RECORDS = (PROVENANCE, SUGGESTED)  # a config.toml's tables that are records, not settings
 
 
 def provenance(component: Component) -> dict[str, str]:
@@ -121,11 +123,14 @@ class Part:
 @dataclass(frozen=True)
 class RunConfig:
     """A validated configuration. `objects` names the sections given as Python objects rather
-    than by plugin name; such a run cannot be rebuilt from its TOML alone."""
+    than by plugin name; such a run cannot be rebuilt from its TOML alone. `suggested` names the
+    settings that no layer set but a chosen component's `suggests` did, with the component
+    (`{"constraint.weight": "data wgan-kit:8gaussians"}`)."""
 
     run: RunSettings
     parts: dict[str, Part]
     objects: dict[str, str] = field(default_factory=dict)
+    suggested: dict[str, str] = field(default_factory=dict)
 
     def with_objects(self, objects: Mapping[str, Any]) -> RunConfig:
         return replace(self, objects={section: f"python:{type(value).__qualname__}"
@@ -134,6 +139,25 @@ class RunConfig:
     def name_of(self, section: str) -> str:
         part = self.parts.get(section)
         return part.component.name if part else self.objects[section]
+
+    def defaults_replaced(self) -> dict[str, list[str]]:
+        """The options whose own default (a part's, as `plugins show` gives it) another
+        component's suggestion replaced, by that component: `{"data 8gaussians":
+        ["constraint.weight = 0.1 (gp: 10.0)"]}`."""
+        replaced: dict[str, list[str]] = {}
+        for key, by in self.suggested.items():
+            section, _, option = key.partition(".")
+            part = self.parts.get(section)
+            by_section = by.partition(" ")[0]
+            if part is None or by_section == section or option not in part.options.model_fields:
+                continue
+            default = part.component.options.model_fields[option].default
+            value = getattr(part.options, option)
+            if value != default:
+                who = f"{by_section} {by.partition(' ')[2].rpartition(':')[2]}"
+                replaced.setdefault(who, []).append(
+                    f"{key} = {value!r} ({part.component.name}: {default!r})")
+        return replaced
 
     def to_dict(self) -> Layer:
         """The settings by section, each part named by its qualified name (`wgan-kit:gp`), which
@@ -148,15 +172,23 @@ class RunConfig:
             tables[section] = {"name": name, **options}
         tables[PROVENANCE] = {section: provenance(part.component)
                               for section, part in self.parts.items() if part.component.package}
+        if self.suggested:
+            tables[SUGGESTED] = dict(self.suggested)
         return tables
 
     def to_toml(self) -> str:
         lines = ["# Resolved wgan-kit configuration: `wgan-kit run --config <this file>` repeats the run."]
         for section, table in self.to_dict().items():
             lines.append(f"\n[{section}]")
-            lines += [f"{key} = {_toml_value(value)}" for key, value in table.items()
+            lines += [f"{_toml_key(key)} = {_toml_value(value)}" for key, value in table.items()
                       if value is not None]
         return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    """A bare key, or a quoted one where it holds more (`"constraint.weight"`)."""
+    bare = key.isascii() and key.replace("_", "").replace("-", "").isalnum()
+    return key if bare else json.dumps(key)
 
 
 def _toml_value(value: Any) -> str:

@@ -11,6 +11,9 @@ the ranks of a data-parallel run all call it.
 
 Suggestions are the settings each component's source paper used (the objective's optimizer, the
 toy sets' batch size and λ, ...); a suggestion for an option the chosen plugin lacks is skipped.
+Which settings a suggestion set, and whose, is kept (`RunConfig.suggested`): config.toml records
+it under [suggested], and a new run says on stderr which of a part's own defaults another
+component's suggestion replaced (the toy sets' λ = 0.1 over gp's 10).
 A recipe is a named preset of one paper's settings (plugin names included), an ordinary layer.
 Every problem in every layer is reported at once.
 """
@@ -28,7 +31,8 @@ from pydantic import BaseModel, ValidationError
 from ..errors import WganKitError, WganKitWarning
 from .components import Component
 from .run_folder import RunFolder
-from .config import PROVENANCE, SECTIONS, Layer, Part, RunConfig, RunSettings, provenance
+from .config import PROVENANCE, RECORDS, SECTIONS, SUGGESTED, Layer, Part, RunConfig, \
+    RunSettings, provenance
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -105,7 +109,7 @@ def load_toml(path: str | Path) -> Layer:
         raise WganKitError(f"--config {path}: not valid TOML ({exc})") from None
     problems = [f"--config {path}: [{key}] is not a section; sections are run, {', '.join(SECTIONS)}"
                 for key, value in tables.items()
-                if key not in ("run", *SECTIONS, PROVENANCE) or not isinstance(value, dict)]
+                if key not in ("run", *SECTIONS, *RECORDS) or not isinstance(value, dict)]
     if problems:
         raise WganKitError(problems)
     return tables
@@ -268,6 +272,7 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
     problems += _unpaired(chosen)
 
     values: Layer = {"run": {}, **{section: {} for section in chosen}}
+    suggested: dict[str, str] = {}  # the settings a suggestion set, and whose
     by_method = {key for section in ("objective", "constraint") if section in chosen
                  for key in chosen[section].suggests if key in METHOD_SETTINGS}
     for section in SUGGESTION_ORDER:
@@ -280,9 +285,18 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
                           chosen[target].options.model_fields if target in chosen else {})
                 if option in fields:
                     values[target][option] = value
+                    suggested[key] = f"{section} {chosen[section].qualified_name}"
     for section, table in merged.items():
         if section in values:
             values[section].update({k: v for k, v in table.items() if k != "name"})
+            for key in table:  # set by a layer: no longer the suggestion's
+                suggested.pop(f"{section}.{key}", None)
+    for key, by in recorded_suggestions(layers).items():  # where it still is the suggestion
+        target, _, option = key.partition(".")
+        source = chosen.get(by.partition(" ")[0])
+        if source is not None and key in source.suggests and target in values and \
+                _plain(source.suggests[key]) == _plain(values[target].get(option)):
+            suggested[key] = by
 
     run = validate_options(RunSettings, values["run"], "run", "run", problems)
     parts = {}
@@ -296,7 +310,30 @@ def resolve(layers: Iterable[Mapping[str, Mapping[str, Any]]], registry: Registr
     if problems:
         raise WganKitError(problems)
     assert run is not None
-    return RunConfig(run, parts)
+    return RunConfig(run, parts, suggested=suggested)
+
+
+def recorded_suggestions(layers: list[Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
+    """What a run's config.toml, given again as a layer, recorded under [suggested]: still so
+    where no later layer sets the setting, names another plugin for its section or for the
+    section of the component that suggested it (a resumed run keeps its record)."""
+    carried: dict[str, str] = {}
+    for index, layer in enumerate(layers):
+        record = layer.get(SUGGESTED)
+        if not isinstance(record, Mapping):
+            continue
+        later = {f"{section}.{key}" for other in layers[index + 1:]
+                 for section, table in other.items() for key in table}
+        for key, by in record.items():
+            sections = (key.partition(".")[0], str(by).partition(" ")[0])
+            if key not in later and not any(f"{s}.name" in later for s in sections):
+                carried[key] = str(by)
+    return carried
+
+
+def _plain(value: Any) -> Any:
+    """A value as TOML gives it back (a tuple as a list), to compare a setting read from a file."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def default_names(layers: list[Mapping[str, Mapping[str, Any]]], registry: Registry

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.run_folder import RunFolder
 from ..errors import WganKitError
+from .defaults import EVAL_SAMPLES
 from .pictures import plain_text
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class RunPictures:
     samples: bytes | None = None
     pictures: list[tuple[str, bytes]] = field(default_factory=list)
     scores: list[tuple[str, float, str]] = field(default_factory=list)
+    scored_on: int | None = None  # the generated samples the scores were taken on
     notes: list[str] = field(default_factory=list)
 
 
@@ -191,6 +193,7 @@ def collect(path: Path, *, evaluate_n: int | None = None,
 
         result = evaluate(trainer, evaluate_n, run=str(path), registry=registry)
         run.scores = [(s.name, s.value, s.note) for s in result.scores]
+        run.scored_on = result.n
     return run
 
 
@@ -214,10 +217,15 @@ def render(runs: Sequence[RunPictures]) -> str:
         f"<tr class=eval><td>eval: {html.escape(name)}</td>" + "".join(
             f"<td>{_number(dict((n, v) for n, v, _ in r.scores).get(name))}</td>" for r in runs)
         + "</tr>" for name in score_names)
+    counts = sorted({r.scored_on for r in runs if r.scored_on})
+    scored = (f"<p>eval: scores on {' / '.join(f'{n:,}' for n in counts)} generated samples "
+              f"against as many held-out real ones, latent seed 0: what <code>wgan-kit eval RUN "
+              f"--n {counts[0]}</code> gives (eval's default, and report's: {EVAL_SAMPLES:,})"
+              "</p>") if counts else ""
     parts = [f"<h2>Curves</h2>{''.join(img_tag(png, title) for title, png in curves)}"
              if curves else "<p>No metrics logged yet.</p>",
              f"<h2>Metrics (last logged step)</h2><table><tr><th>metric</th>{header}</tr>"
-             f"{rows}</table>"]
+             f"{rows}</table>{scored}"]
     for r in runs:
         notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in r.notes)
         scores = "".join(f"<li>{html.escape(n)}: {_number(v)} — {html.escape(note)}</li>"
@@ -248,8 +256,16 @@ STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1400px}"
          "pre{background:#f6f6f6;padding:1em}")
 
 
-def write_report(paths: Sequence[Path], out: Path, *, evaluate_n: int | None = None,
-                 registry: Registry | None = None) -> Path:
+def write_report(paths: Sequence[Path], out: Path | None = None, *,
+                 evaluate_n: int | None = None, registry: Registry | None = None) -> Path:
+    """The page about the runs in `paths`, written to `out` (default for one run: its folder's
+    report.html, as a sweep's page is); with `evaluate_n`, `wgan-kit eval`'s scores on that many
+    samples (`EVAL_SAMPLES` is eval's own default). Returns where it went."""
+    if out is None:
+        if len(paths) != 1:
+            raise WganKitError("--out: a page about several runs needs a name, e.g. --out "
+                               "compare.html (one run's goes to RUN/report.html)")
+        out = Path(paths[0]) / "report.html"
     if out.suffix.lower() not in (".html", ".htm"):
         raise WganKitError(f"--out {out}: a report is an HTML page; name it *.html")
     page = render([collect(path, evaluate_n=evaluate_n, registry=registry) for path in paths])

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from ..core.layers import validate_options
 from ..core.protocols import FeatureExtractor, LabelledSource
 from ..errors import WganKitError
+from .defaults import EVAL_SAMPLES
 
 if TYPE_CHECKING:
     from ..core.engine import Engine
@@ -242,7 +243,7 @@ def feature_extractor(name: str | None, data: DataSource, registry: Registry,
 
 # --- a run --------------------------------------------------------------------------------------
 
-def evaluate(trainer: Engine, n: int = 2500, *, seed: int = 0, features: str | None = None,
+def evaluate(trainer: Engine, n: int = EVAL_SAMPLES, *, seed: int = 0, features: str | None = None,
              feature_options: Mapping[str, Any] | None = None, registry: Registry | None = None,
              run: str = "") -> Evaluation:
     """The scores that fit the run's data kind, on n generated samples (latent seed `seed`);

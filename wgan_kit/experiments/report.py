@@ -9,8 +9,8 @@ from pathlib import Path
 from wgan_kit import WganKitError
 
 from .internals import STYLE, RunFolder, curve_png, figure, img_tag, png_bytes, read_metrics
-from .spec import SweepSpec
-from .table import TrialRow, best
+from .spec import EVAL_PREFIX, SweepSpec
+from .table import TrialRow, best, missing_settings
 
 BEST_SHOWN = 3
 
@@ -57,10 +57,19 @@ def render(table: list[TrialRow], spec: SweepSpec, out: Path) -> str:
         if pictures:
             samples += img_tag(pictures[-1].read_bytes(), f"{row.folder}: latest samples")
     title = f"wgan-kit sweep {spec.sweep.name}: {spec.sweep.metric} ({spec.sweep.direction})"
+    notes = "".join(
+        "<p class=note>no finished trial for " + html.escape(", ".join(
+            f"{k}={v}" for k, v in m["settings"].items()) or "the base settings") + " ("
+        + html.escape(", ".join(f"{n} {state}" for state, n in m["trials"].items())) + ")</p>"
+        for m in missing_settings(table, spec))
+    if spec.sweep.metric.startswith(EVAL_PREFIX):
+        notes += (f"<p>{html.escape(spec.sweep.metric)}: on {spec.sweep.eval_n:,} generated "
+                  f"samples per trial, as <code>wgan-kit eval TRIAL --n {spec.sweep.eval_n}"
+                  "</code> gives</p>")
     return (f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
             f"<h2>Metric against each setting</h2>{plots}"
-            f"<h2>Trials</h2><table><tr>{header}</tr>{body}</table>"
+            f"<h2>Trials</h2><table><tr>{header}</tr>{body}</table>{notes}"
             f"<h2>Best trials</h2>{img_tag(curves, 'curves') if curves else ''}<div>{samples}</div>"
             "</body></html>\n")
 

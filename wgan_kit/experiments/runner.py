@@ -207,15 +207,30 @@ def work(url: str, out: Path, *, name: str | None = None, worker: int = 0,
             print(f"{describe(trial)}: {line}", file=sys.stderr, flush=True)
 
 
+def requeue_failed(url: str, name: str | None = None, *, quiet: bool = False) -> list[str]:
+    """Queue again the failed trials of the sweep at `url` (see `study.retry_failed`); unless
+    `quiet`, a line on stderr names them."""
+    study, _ = studies.load(url, name)
+    folders = studies.retry_failed(study)
+    if not quiet:
+        print(f"retrying {len(folders)} failed trial{'s' * (len(folders) != 1)}"
+              + (f": {', '.join(folders)}" if folders else ""), file=sys.stderr, flush=True)
+    return folders
+
+
 def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int | None = None,
               threads: int | None = None, quiet: bool = False,
-              continue_with: str | None = None) -> SweepRun:
+              continue_with: str | None = None, retry_failed: bool = False) -> SweepRun:
     """Run (or continue) the sweep `spec` in folder `out` until every trial is done, with `jobs`
     worker processes (default: the file's `jobs`) of `threads` torch threads each (default: the
     file's, else the cores shared out). Ctrl-C or SIGTERM stop the current trials with a
-    checkpoint: call it again to continue; `continue_with` is the hint printed then."""
+    checkpoint: call it again to continue; `continue_with` is the hint printed then. A failed
+    trial stays failed when the sweep is continued, unless `retry_failed`: then every failed
+    trial runs again, from its last checkpoint where it has one."""
     out = Path(out).expanduser()
     url = studies.create(spec, out)
+    if retry_failed:
+        requeue_failed(url, spec.sweep.name, quiet=quiet)
     jobs = jobs or spec.sweep.jobs
     threads = threads or spec.sweep.threads or max(1, (os.cpu_count() or 1) // jobs)
     options = {"name": spec.sweep.name, "threads": threads, "quiet": quiet,
@@ -247,9 +262,10 @@ def _worker_process(url: str, out: Path, worker: int, **options: Any) -> None:
 
 def join_sweep(url: str, out: str | Path, *, name: str | None = None,
                worker: int | None = None, threads: int | None = None, quiet: bool = False,
-               continue_with: str | None = None) -> SweepRun:
+               continue_with: str | None = None, retry_failed: bool = False) -> SweepRun:
     """Work on the sweep another machine started at database `url`, with trial folders under
-    `out`, until no trial is left (or a signal stops the current one, as in `run_sweep`)."""
+    `out`, until no trial is left (or a signal stops the current one, as in `run_sweep`);
+    `retry_failed` queues its failed trials again first."""
     for prefix in ("sqlite:///", "journal:///"):  # a file: it must be there already
         if url.startswith(prefix) and not Path(url.removeprefix(prefix)).expanduser().is_file():
             raise WganKitError(f"--join {url}: no such file; the machine that started the "
@@ -258,6 +274,8 @@ def join_sweep(url: str, out: str | Path, *, name: str | None = None,
     if problems:
         raise WganKitError(problems)
     out = Path(out).expanduser()
+    if retry_failed:
+        requeue_failed(url, name, quiet=quiet)
     return work(url, out, name=name, worker=os.getpid() if worker is None else worker,
                 threads=threads, quiet=quiet,
                 continue_with=continue_with or f"join_sweep({url!r}, {str(out)!r})")

@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from wgan_kit import WganKitError, load_registry
 
-from .internals import LOGGED_METRICS, NGRAM_ORDERS, SECTIONS, dotted_layer, load_toml, \
-    resolve_layers
+from .internals import EVAL_SAMPLES, LOGGED_METRICS, NGRAM_ORDERS, SECTIONS, dotted_layer, \
+    load_toml, resolve_layers
 
 EVAL_PREFIX = "eval."
 POINT_SCORES = ("w1", "w1_real_baseline", "modes_captured", "high_quality_share")
@@ -103,7 +103,8 @@ class SweepTable(BaseModel):
     jobs: int = Field(1, ge=1, le=256, description="Trials at once on this machine.")
     threads: int | None = Field(None, ge=1, le=1024,
                                 description="torch threads per trial [default: cores / jobs].")
-    eval_n: int = Field(1000, ge=4, le=1_000_000, description="Samples for an eval metric.")
+    eval_n: int = Field(EVAL_SAMPLES, ge=4, le=1_000_000,
+                        description="Samples for an eval metric [default: wgan-kit eval's].")
     sampler_seed: int = Field(0, ge=0, description="Seed of the random and TPE samplers.")
 
 
@@ -157,21 +158,55 @@ def check_sweep(tables: dict[str, Any], *, folder: Path = Path(".")) -> SweepSpe
     stray = [key for key in tables if key not in ("sweep", "base", "run", *SECTIONS)]
     problems += [f"[{key}]: not a table of a sweep file; it has [sweep], base = FILE and the run "
                  f"tables run, {', '.join(SECTIONS)}" for key in stray]
-    try:
-        sweep = SweepTable.model_validate(sweep_table if isinstance(sweep_table, dict) else {})
-    except ValidationError as exc:
-        problems += [_pydantic_line("sweep", error) for error in exc.errors()]
-        raise WganKitError(problems) from None
+    sweep, invalid = _sweep_table(sweep_table if isinstance(sweep_table, dict) else {},
+                                  problems)
     base = _base_settings(tables, folder, problems)
-    problems += _sampler_problems(sweep)
+    if sweep is None:  # not even the valid fields make a table: what is known is said
+        raise WganKitError(list(dict.fromkeys(problems)))
+    problems += _sampler_problems(sweep, invalid)
     registry = load_registry()
-    problems += _settings_problems(sweep, base, registry)
-    problems += _metric_problems(sweep, base, registry)
+    usable = _usable_base(base, registry, problems)
+    if usable is not None:
+        problems += _settings_problems(sweep, usable, registry)
+    if "metric" not in invalid:
+        problems += _metric_problems(sweep, usable, registry)
     if sweep.storage is not None:
         problems += storage_problems(sweep.storage)
     if problems:
         raise WganKitError(list(dict.fromkeys(problems)))
     return SweepSpec(sweep=sweep, base=base)
+
+
+# Stand-ins for required fields that were wrong, so that the rest of the file is still checked.
+STAND_INS = {"metric": "wasserstein", "direction": "minimize"}
+
+
+def _sweep_table(table: dict[str, Any], problems: list[str]
+                 ) -> tuple[SweepTable | None, set[str]]:
+    """The [sweep] table checked, and the fields found wrong (each reported in `problems`): those
+    are left out (a wrong setting alone, not the others), so that the checks of everything else
+    still run and a file's every mistake is said at once."""
+    try:
+        return SweepTable.model_validate(table), set()
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems += [_pydantic_line("sweep", error) for error in errors]
+    kept, invalid = dict(table), set()
+    settings = dict(kept["settings"]) if isinstance(kept.get("settings"), dict) else None
+    for error in errors:
+        field, *rest = [str(part) for part in error["loc"]] or [""]
+        invalid.add(field)
+        if field == "settings" and rest and settings is not None:
+            settings.pop(rest[0], None)  # this setting only
+        else:
+            kept.pop(field, None)
+    if settings is not None and "settings" in kept:
+        kept["settings"] = settings
+    try:
+        return SweepTable.model_validate({**{k: v for k, v in STAND_INS.items()
+                                             if k not in kept}, **kept}), invalid
+    except ValidationError:
+        return None, invalid
 
 
 def _pydantic_line(section: str, error: dict[str, Any]) -> str:
@@ -188,8 +223,10 @@ def _base_settings(tables: dict[str, Any], folder: Path, problems: list[str]) ->
     """The base composition as dotted settings: `base = FILE`, then the file's own run tables."""
     layers = []
     if "base" in tables:
-        try:
-            layers.append(load_toml((folder / str(tables["base"])).expanduser()))
+        try:  # a run's config.toml also records what its parts were: not settings
+            layers.append({section: table for section, table in
+                           load_toml((folder / str(tables["base"])).expanduser()).items()
+                           if section in ("run", *SECTIONS)})
         except WganKitError as exc:
             problems += [f"base: {p}" for p in exc.problems]
     layers.append({s: t for s, t in tables.items() if s in ("run", *SECTIONS) and
@@ -198,19 +235,23 @@ def _base_settings(tables: dict[str, Any], folder: Path, problems: list[str]) ->
             for key, value in table.items()}
 
 
-def _sampler_problems(sweep: SweepTable) -> list[str]:
+def _sampler_problems(sweep: SweepTable, invalid: set[str] | frozenset[str] = frozenset()
+                      ) -> list[str]:
+    """How the sampler, the trials and the axes fit together (those found wrong already are not
+    judged again)."""
     problems = []
-    if sweep.sampler == "grid":
+    judged = not {"sampler", "trials"} & invalid
+    if judged and sweep.sampler == "grid":
         problems += [f"sweep.settings.{key}: a range needs sampler random or tpe; a grid takes a "
                      "list of values" for key, axis in sweep.settings.items()
                      if isinstance(axis, Range)]
         if sweep.trials is not None:
             problems.append("sweep.trials: a grid runs each combination once; drop trials, or "
                             "use sampler random or tpe")
-    elif sweep.trials is None:
+    elif judged and sweep.trials is None:
         problems.append(f"sweep.trials: sampler {sweep.sampler} needs the number of trials to "
                         "draw, e.g. trials = 20")
-    if not sweep.settings and not sweep.seeds:
+    if not sweep.settings and not sweep.seeds and not {"settings", "seeds"} & invalid:
         problems.append("sweep.settings: nothing to vary; name settings (\"run.lr\" = [1e-4, "
                         "2e-4]) or seeds")
     problems += [f"sweep.settings.{key}: an empty list of values"
@@ -220,13 +261,31 @@ def _sampler_problems(sweep: SweepTable) -> list[str]:
     return problems
 
 
+def _usable_base(base: dict[str, Any], registry: Any, problems: list[str]
+                 ) -> dict[str, Any] | None:
+    """The base settings that resolve, its problems added to `problems`: a wrong option is left
+    out, and a wrong plugin name with its section's options, so that the settings to vary are
+    still checked against the rest (None: nothing of the base resolves)."""
+    try:
+        resolve_layers([dotted_layer(base, "base")], registry)
+        return base
+    except WganKitError as exc:
+        found = exc.problems
+    problems += [f"base: {p}" for p in found]
+    named = {p.partition(":")[0] for p in found}  # a problem starts with its key: "gen.hidden: "
+    sections = {key.partition(".")[0] for key in named if key.endswith(".name")}
+    usable = {key: value for key, value in base.items()
+              if key not in named and key.partition(".")[0] not in sections}
+    try:
+        resolve_layers([dotted_layer(usable, "base")], registry)
+    except WganKitError:
+        return None
+    return usable
+
+
 def _settings_problems(sweep: SweepTable, base: dict[str, Any], registry: Any) -> list[str]:
     """Each value of each axis (a range's ends) resolved as a run would, with the base."""
     problems: list[str] = []
-    try:
-        resolve_layers([dotted_layer(base, "base")], registry)
-    except WganKitError as exc:
-        return [f"base: {p}" for p in exc.problems]
     for key, axis in {**sweep.settings, "run.seed": sweep.seeds or [0]}.items():
         section, _, option = key.partition(".")
         if section not in ("run", *SECTIONS) or not option:
@@ -243,12 +302,13 @@ def _settings_problems(sweep: SweepTable, base: dict[str, Any], registry: Any) -
     return problems
 
 
-def _metric_problems(sweep: SweepTable, base: dict[str, Any], registry: Any) -> list[str]:
+def _metric_problems(sweep: SweepTable, base: dict[str, Any] | None, registry: Any
+                     ) -> list[str]:
     problems = []
     if sweep.metric.startswith(EVAL_PREFIX):
         score = sweep.metric.removeprefix(EVAL_PREFIX)
         try:
-            kind = _data_kind(base, registry)
+            kind = _data_kind(base, registry) if base is not None else None
         except WganKitError:
             kind = None  # the base's own problem is reported already
         known = scores_of(kind)

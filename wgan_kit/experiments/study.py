@@ -252,12 +252,34 @@ def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
         study.tell(trial.number, state=TrialState.FAIL)
     except Exception:  # another worker requeued it first
         return False
+    _enqueue_again(study, trial)
+    return True
+
+
+def retry_failed(study: optuna.Study) -> list[str]:
+    """Queue again every trial whose latest attempt failed (an error, NaN), with its settings and
+    run folder: the next worker resumes it from its last checkpoint, or starts it anew where it
+    has none. Returns their folders."""
+    from optuna.trial import TrialState
+
+    latest: dict[str, optuna.trial.FrozenTrial] = {}
+    for trial in study.get_trials(deepcopy=False):
+        if not trial.user_attrs.get("unused"):
+            latest[folder_name(trial)] = trial
+    failed = [trial for trial in latest.values()
+              if trial.state == TrialState.FAIL and "error" in trial.user_attrs]
+    for trial in failed:
+        _enqueue_again(study, trial)
+    return [folder_name(trial) for trial in failed]
+
+
+def _enqueue_again(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """A new attempt at `trial`: its settings, its run folder, its number in the table."""
     study.enqueue_trial(trial.params or trial.system_attrs.get("fixed_params", {}),
                         user_attrs={"planned": trial.user_attrs.get("planned", False),
                                     "folder": folder_name(trial),
                                     "trial": trial.user_attrs.get("trial", trial.number),
                                     "resumes": trial.number})
-    return True
 
 
 def folder_name(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str:

@@ -1,5 +1,5 @@
 """The trials of a sweep as a table: rows (one per run folder), the best trial, the spread over
-seeds, and `DIR/trials.csv` / `DIR/trials.json`."""
+seeds, the settings that no trial finished, and `DIR/trials.csv` / `DIR/trials.json`."""
 
 from __future__ import annotations
 
@@ -72,6 +72,28 @@ def spread_over_seeds(table: list[TrialRow]) -> list[dict[str, Any]]:
             for key, group in groups.items()]
 
 
+def without_seed(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k != "run.seed"}
+
+
+def missing_settings(table: list[TrialRow], spec: SweepSpec) -> list[dict[str, Any]]:
+    """The combinations of settings (seeds aside) with no complete trial, each with how its trials
+    stand (`{"failed": 2}`): under a grid, every combination it plans; else those drawn. A setting
+    lost this way is missing from the comparison, however good the best trial looks."""
+    planned = [without_seed(s) for s in spec.grid()] if spec.sweep.sampler == "grid" else []
+    groups: dict[str, list[TrialRow]] = {json.dumps(s, sort_keys=True): [] for s in planned}
+    for row in table:
+        groups.setdefault(json.dumps(without_seed(row.settings), sort_keys=True), []).append(row)
+    missing = []
+    for key, group in groups.items():
+        if not any(row.value is not None for row in group):
+            states: dict[str, int] = {}
+            for row in group:
+                states[row.state] = states.get(row.state, 0) + 1
+            missing.append({"settings": json.loads(key), "trials": states})
+    return missing
+
+
 def write(table: list[TrialRow], spec: SweepSpec, out: Path) -> None:
     """`out/trials.csv` (one column per setting, then the metric) and `out/trials.json` (rows,
     best trial, spread over seeds)."""
@@ -92,11 +114,13 @@ def write(table: list[TrialRow], spec: SweepSpec, out: Path) -> None:
 
 
 def summary(table: list[TrialRow], spec: SweepSpec) -> dict[str, Any]:
-    """What trials.json holds: the rows, the best trial and the spread over seeds."""
+    """What trials.json holds: the rows, the best trial, the spread over seeds and the settings
+    with no finished trial."""
     top = best(table, spec)
     return {"sweep": spec.sweep.name, "metric": spec.sweep.metric,
             "direction": spec.sweep.direction, "trials": [asdict(r) for r in table],
-            "best": asdict(top) if top else None, "spread_over_seeds": spread_over_seeds(table)}
+            "best": asdict(top) if top else None, "spread_over_seeds": spread_over_seeds(table),
+            "missing_settings": missing_settings(table, spec)}
 
 
 def rich_table(table: list[TrialRow], spec: SweepSpec) -> Any:
@@ -115,24 +139,44 @@ def rich_table(table: list[TrialRow], spec: SweepSpec) -> Any:
 
 
 def rich_summary(table: list[TrialRow], spec: SweepSpec) -> list[Any]:
-    """What `wgan-kit sweep` prints: the trials, the best one and, when there are seeds, the
-    metric's mean ± standard deviation over them for each combination of the other settings."""
+    """What `wgan-kit sweep` prints: the trials, the settings no trial finished, the best trial
+    and, when there are seeds, the metric's mean ± standard deviation over them for each
+    combination of the other settings (the missing ones included, as such)."""
     from rich.table import Table
 
     shown: list[Any] = [rich_table(table, spec)]
+    missing = missing_settings(table, spec)
+    shown += [f"no finished trial for {_settings_text(m['settings'])} ({_states_text(m)})"
+              for m in missing]
     top = best(table, spec)
     if top is not None:
-        settings = ", ".join(f"{k}={_text(v)}" for k, v in top.settings.items())
-        shown.append(f"best: {top.folder} ({settings}): {spec.sweep.metric} {_text(top.value)}")
+        among = " (among the settings that finished)" if missing else ""
+        shown.append(f"best{among}: {top.folder} ({_settings_text(top.settings)}): "
+                     f"{spec.sweep.metric} {_text(top.value)}")
+    failed = sum(row.state == "failed" for row in table)
+    if failed:
+        shown.append(f"{failed} failed trial{'s' * (failed > 1)}: run the sweep again with "
+                     "--retry-failed to retry")
     groups = spread_over_seeds(table)
-    if spec.sweep.seeds and groups:
+    if spec.sweep.seeds and (groups or missing):
         spread = Table("settings", "seeds", f"{spec.sweep.metric} mean ± std",
                        title=f"over seeds {', '.join(map(str, spec.sweep.seeds))}")
         for group in groups:
-            spread.add_row(", ".join(f"{k}={_text(v)}" for k, v in group["settings"].items()),
-                           str(group["n"]), f"{group['mean']:.4g} ± {group['std']:.3g}")
+            spread.add_row(_settings_text(group["settings"]), str(group["n"]),
+                           f"{group['mean']:.4g} ± {group['std']:.3g}")
+        for group in missing:
+            spread.add_row(_settings_text(group["settings"]), "0",
+                           f"missing: {_states_text(group)}")
         shown.append(spread)
     return shown
+
+
+def _settings_text(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_text(v)}" for k, v in settings.items()) or "the base settings"
+
+
+def _states_text(missing: dict[str, Any]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in missing["trials"].items()) or "not started"
 
 
 def _text(value: Any) -> str:

@@ -376,7 +376,7 @@ def new_plugin(name: str, kind: str, directory: str | Path = ".", template: str 
                  "--template"))
     if not NAME.fullmatch(name):
         problems.append(f"NAME {name!r}: use lowercase letters, digits and single hyphens, "
-                        "starting with a letter (e.g. hinge, my-loss)")
+                        "starting with a letter (e.g. my-hinge, my-loss)")
     if kind not in KINDS:
         problems.append(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
     root = Path(directory).expanduser() / f"wgan-kit-{name}"

@@ -6,7 +6,8 @@ the data stream started at the run's batch size: whatever can be known before tr
 there (as `WganKitError`), so a refused run leaves no folder. Then the folder is created (by rank
 0 alone when there are several processes), preflight.json written, SIGINT and SIGTERM made to stop
 the run after the current step with a checkpoint, and the run trained with its progress shown.
-The `RunResult` says how it ended; a resumed run with no steps left writes nothing. What the
+A new run says which of its parts' own defaults another component's suggestion replaced (the toy
+sets' λ = 0.1 over gp's 10), in one line per component. The `RunResult` says how it ended; a resumed run with no steps left writes nothing. What the
 launch decides for a process (its folder, its rank, how pictures are drawn) reaches the engine in
 one call, `Engine.launch_as`. Which engine each process trains comes from a `Plan`
 (wgan_kit/training/composition.py builds one from settings or a run folder).
@@ -118,6 +119,9 @@ def train_here(engine: Engine, choices: Launch, rank: distributed.Rank | None = 
     _open_stream(engine)  # the last thing that can fail before the folder is written
     if new_folder is not None:
         new_folder.create()
+        for by, settings in engine.config.defaults_replaced().items():  # recorded in config.toml
+            print(f"suggested by {by}, over the parts' own defaults: {', '.join(settings)}",
+                  file=sys.stderr)
     if report is not None and folder is not None:
         folder.preflight.write_text(report.to_json() + "\n", encoding="utf-8")
     progress = _progress(choices.progress) if main else None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +102,20 @@ def test_a_run_is_logged_offline_with_config_metrics_samples_and_checkpoint(tmp_
     [artifact] = found["artifact"]
     assert (artifact.name, artifact.type) == ("a-checkpoint", "model")
     assert [e.path for e in artifact.manifest.contents] == ["step-00000004.safetensors"]
+
+
+def test_an_offline_run_reads_back_with_wandb_leet(tmp_path):
+    # What the README tells a user: `wandb leet inspect --summary --json <run>/wandb`.
+    out = tmp_path / "a"
+    wgan_kit.compose(options=TINY, **SHORT).train(out=out)
+    finished_log(offline_runs(out)[0])  # the service has written the whole log
+    shown = subprocess.run([sys.executable, "-m", "wandb", "leet", "inspect", "--summary",
+                            "--json", str(out / "wandb")],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    run = json.loads(shown.stdout)
+    assert (run["name"], run["state"], run["step"]) == ("a", "finished", 4)
+    assert run["config"]["constraint.name"] == "wgan-kit:gp" and "wasserstein" in run["summary"]
 
 
 def test_a_sweep_trial_is_grouped_and_tagged(tmp_path, monkeypatch):

@@ -12,12 +12,23 @@ sqlite:///runs/mlflow.db`. The experiment is `MLFLOW_EXPERIMENT_NAME`, else the 
 sweep's trial, else "wgan-kit". A trial of a sweep is tagged `sweep` and `trial` (from
 `WGAN_KIT_SWEEP` / `WGAN_KIT_TRIAL`, which wgan-kit's sweeps set); a resumed run continues its
 MLflow run. MLflow is imported when a run starts, never when plugins are listed.
+
+Several runs may start at once on one store (a sweep's trials with `jobs` > 1): MLflow creates a
+new SQLite store's tables on first use, and two processes doing so at once break each other
+("table _alembic_tmp_params already exists"). So a process opens an SQLite store, and creates the
+experiment, holding a file lock beside it (`<runs>/mlflow.db.lock`): the first creates the store,
+the others wait and find it made. MLflow's INFO lines ("Creating initial MLflow database
+tables...") are quieted, to keep wgan-kit's progress readable; `MLFLOW_LOGGING_LEVEL` chooses
+otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -31,6 +42,8 @@ if TYPE_CHECKING:
 
 WGAN_KIT_PLUGIN_API = ">=1,<2"
 FOLDER_TAG = "wgan_kit.run_folder"
+SQLITE = "sqlite:///"
+LOCK_WAIT_S = 300.0  # long enough for another process to create a store, short of hanging
 
 
 class Tracked:
@@ -65,19 +78,58 @@ def experiment_id(client: MlflowClient, folder: Path) -> str:
     # A local store keeps artifacts beside it, not in ./mlruns of wherever training started.
     location = None if "MLFLOW_TRACKING_URI" in os.environ else \
         (folder.parent / "mlartifacts").resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # a process we hold no lock with (a server's store) made it first
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+@contextlib.contextmanager
+def creating(uri: str) -> Iterator[None]:
+    """Hold the lock beside an SQLite store while inside: one process at a time creates its tables
+    and experiments. A server, or any other database, needs none from here."""
+    if not uri.startswith(SQLITE):
+        yield
+        return
+    from filelock import FileLock  # torch's own dependency, so there wherever wgan-kit is
+
+    database = Path(uri.removeprefix(SQLITE))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{database}.lock", timeout=LOCK_WAIT_S):
+        yield
+
+
+def quiet_mlflow() -> None:
+    """MLflow's loggers at WARNING, unless `MLFLOW_LOGGING_LEVEL` asks for another level."""
+    if not os.environ.get("MLFLOW_LOGGING_LEVEL"):
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def opened(folder: Path) -> tuple[MlflowClient, str]:
+    """The store for the run in `folder`, created if new, and the id of its experiment."""
+    from mlflow import MlflowClient
+
+    quiet_mlflow()  # after MLflow's import, which sets its loggers' level
+    uri = tracking_uri(folder)
+    with creating(uri):
+        client = MlflowClient(uri)
+        return client, experiment_id(client, folder)  # the store is made on its first use
 
 
 @hookimpl
 def run_started(trainer: Trainer) -> None:
     if trainer.folder is None:
         return
-    from mlflow import MlflowClient
     from mlflow.entities import Param
 
     folder = trainer.folder.path.resolve()
-    client = MlflowClient(tracking_uri(folder))
-    experiment = experiment_id(client, folder)
+    client, experiment = opened(folder)
     earlier = client.search_runs([experiment], f"tags.`{FOLDER_TAG}` = '{folder}'",
                                  order_by=["attributes.start_time DESC"], max_results=1)
     if trainer.step > 0 and earlier:  # a resumed run goes on in its own MLflow run
