@@ -19,7 +19,7 @@ whose numbers Naeem et al. report): a set scored against itself then gets exactl
 when no two distances tie, since each ball holds its centre and k − 1 neighbours.
 
 Distances are computed in chunks of rows, so 2,500 × 2,500 (or 50,000 × 50,000) never needs the
-whole matrix at once; float64 throughout.
+whole matrix at once; float64 throughout, each one exactly (`distance_blocks`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 NEAREST_K = 3  # both papers' k
 CHUNK = 512  # rows of a distance block: 512 × 50,000 float64 is 200 MB, × 2,500 is 10 MB
@@ -44,21 +45,24 @@ class Manifold:
 def distance_blocks(a: np.ndarray, b: np.ndarray, chunk: int = CHUNK
                     ) -> Iterator[tuple[slice, np.ndarray]]:
     """Euclidean distances between the rows of `a` and `b`, a block of `chunk` rows of `a` at a
-    time: (the rows' slice, the block)."""
-    b_squared = (b * b).sum(1)
+    time: (the rows' slice, the block). Each distance is summed over its own differences, not
+    expanded as ‖a‖² + ‖b‖² − 2a·b: slower (about 13 s for 2,500 × 2,500 Inception features on two
+    cores), but the same pair gives the same float in whatever set and order it comes, so a
+    sample's radius and its distance to that neighbour from the other set tie exactly."""
+    other = torch.from_numpy(b)
     for start in range(0, len(a), chunk):
-        rows = a[start:start + chunk]
-        squared = (rows * rows).sum(1)[:, None] + b_squared[None, :] - 2 * rows @ b.T
-        yield slice(start, start + len(rows)), np.sqrt(np.maximum(squared, 0.0))
+        rows = torch.from_numpy(a[start:start + chunk])
+        block = torch.cdist(rows, other, compute_mode="donot_use_mm_for_euclid_dist")
+        yield slice(start, start + len(rows)), block.numpy()
 
 
 def knn_radii(points: np.ndarray, k: int = NEAREST_K, chunk: int = CHUNK) -> np.ndarray:
     """Each point's distance to its k-th nearest neighbour in its own set (itself not counted)."""
     if len(points) <= k:
         raise ValueError(f"k-NN radii with k = {k} need more than {k} samples, got {len(points)}")
+    points = np.ascontiguousarray(points, dtype=np.float64)
     radii = np.empty(len(points))
     for rows, block in distance_blocks(points, points, chunk):
-        block[np.arange(len(block)), np.arange(rows.start, rows.stop)] = 0.0  # itself: exactly 0
         radii[rows] = np.partition(block, k, axis=1)[:, k]  # index 0 is the point itself
     return radii
 
@@ -66,8 +70,8 @@ def knn_radii(points: np.ndarray, k: int = NEAREST_K, chunk: int = CHUNK) -> np.
 def manifold_scores(real: np.ndarray, generated: np.ndarray, k: int = NEAREST_K,
                     chunk: int = CHUNK) -> Manifold:
     """Precision, recall, density and coverage of `generated` (M, D) against `real` (N, D)."""
-    real = np.asarray(real, dtype=np.float64).reshape(len(real), -1)
-    generated = np.asarray(generated, dtype=np.float64).reshape(len(generated), -1)
+    real = np.ascontiguousarray(real, dtype=np.float64).reshape(len(real), -1)
+    generated = np.ascontiguousarray(generated, dtype=np.float64).reshape(len(generated), -1)
     real_radii, fake_radii = knn_radii(real, k, chunk), knn_radii(generated, k, chunk)
     inside_real_balls = np.zeros(len(generated))  # per generated sample: how many real balls
     in_some_fake_ball = np.zeros(len(real), dtype=bool)
