@@ -410,10 +410,12 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
     `sqrtm`, a small offset on the diagonals when the product is near singular)."""
     from scipy import linalg
 
-    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(len(sigma1)) * 1e-6
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    with warnings.catch_warnings():  # "singular matrix": the offset below is the answer
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma1 @ sigma2)
+        if not np.isfinite(covmean).all():
+            offset = np.eye(len(sigma1)) * 1e-6
+            covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     covmean = covmean.real
     difference = mu1 - mu2
     return float(difference @ difference + np.trace(sigma1) + np.trace(sigma2)
@@ -423,6 +425,8 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
 def load_real_stats(path: Path, dimension: int) -> tuple[np.ndarray, np.ndarray]:
     """`mu` and `sigma` from an .npz as pytorch-fid and clean-fid write it, checked against the
     extractor's `dimension`; a file that is not one is refused in one line."""
+    if not Path(path).is_file():
+        raise WganKitError(f"--real-stats {path}: no such file")
     try:
         with np.load(path, allow_pickle=False) as stats:
             missing = [key for key in ("mu", "sigma") if key not in stats.files]
@@ -432,8 +436,9 @@ def load_real_stats(path: Path, dimension: int) -> tuple[np.ndarray, np.ndarray]
                                    "mean 'mu' and covariance 'sigma' of real features, as "
                                    "pytorch-fid and clean-fid write them")
             mu, sigma = np.asarray(stats["mu"], np.float64), np.asarray(stats["sigma"], np.float64)
-    except (OSError, ValueError) as exc:
-        raise WganKitError(f"--real-stats {path}: not a readable .npz file ({exc})") from None
+    except (OSError, ValueError, EOFError):
+        raise WganKitError(f"--real-stats {path}: not an .npz file of arrays (numpy.savez's "
+                           "format, which pytorch-fid and clean-fid write)") from None
     if mu.shape != (dimension,) or sigma.shape != (dimension, dimension):
         raise WganKitError(f"--real-stats {path}: mu {mu.shape} and sigma {sigma.shape} do not "
                            f"fit the {dimension}-d features chosen; pick the features the file "

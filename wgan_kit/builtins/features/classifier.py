@@ -58,7 +58,7 @@ def trained_classifier(data: DataSource, options: ClassifierOptions) -> Classifi
         classifier = Classifier(data.spec.shape[0], num_classes, options.width, options.features)
     key = _data_hash(data, options)
     path = cache_dir() / "classifiers" / f"{key}.safetensors"
-    classifier.sha256_of = f"its weights, cached as classifiers/{path.name} (cache key {key})"
+    classifier.sha256_of = f"its weights file, classifiers/{path.name}: named by its cache key"
     if path.is_file():
         classifier.load_state_dict(safetensors.torch.load_file(str(path)))
         classifier.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
