@@ -290,7 +290,8 @@ def manifold(real: np.ndarray, generated: np.ndarray, key: str = "", prefix: str
                   "Kynkäänniemi et al. 2019; higher is better)", library=made),
             Score(f"{key}density", f"{prefix}density", result.density,
                   f"real k-NN balls around each generated sample, over k ({where}; Naeem et al. "
-                  "2020): 1 expected when the sets match, above 1 when samples crowd", library=made),
+                  "2020): 1 expected when the sets match, above 1 when samples crowd",
+                  library=made),
             Score(f"{key}coverage", f"{prefix}coverage", result.coverage,
                   f"share of real samples whose k-NN ball holds a generated one ({where}; Naeem "
                   f"et al. 2020): {1 - 0.5 ** NEAREST_K:g} expected when the sets match",
