@@ -17,6 +17,7 @@ from wgan_kit.evaluation.scores import (Evaluation, as_channels_first, classes_c
                                         exact_w1, image_scores, mode_coverage, ngram_jsd)
 from tiny_sources import SENTENCES, LabelledStripes, TinyText, decoded_stripes
 
+MANIFOLD = ("precision", "recall", "density", "coverage")
 EIGHT_CENTRES = np.array([[np.cos(a), np.sin(a)] for a in np.arange(8) * np.pi / 4]) * 2 / 1.414
 
 
@@ -88,7 +89,7 @@ class QuadrantMeans(nn.Module):
 def test_fid_is_zero_for_a_set_with_itself_and_fid_and_kid_grow_with_a_perturbation():
     images = as_channels_first(decoded_stripes(200))
     same = {s.key: s.value for s in image_scores(images, images.flip(0), QuadrantMeans())}
-    assert set(same) == {"quadrant_fid", "quadrant_kid"}  # named by the extractor's label
+    assert set(same) == {f"quadrant_{m}" for m in ("fid", "kid", *MANIFOLD)}  # by its label
     assert abs(same["quadrant_fid"]) < 1e-9
     assert abs(same["quadrant_kid"]) < 0.02  # unbiased, so only near 0: ± its subset noise
     brighter = [{s.key: s.value for s in image_scores((images.float() + shift).clamp(0, 255)
@@ -127,7 +128,7 @@ def test_the_classifier_features_are_trained_once_cached_and_always_labelled(
     assert list((tmp_path / "classifiers").iterdir()) == [cached]
     scores = {s.name: s.value for s in image_scores(images, images.flip(0), classifier)}
     assert set(scores) == {"classifier FID", "classifier KID", "classifier score",
-                           "classifier classes covered"}
+                           "classifier classes covered", *(f"classifier {m}" for m in MANIFOLD)}
     assert abs(scores["classifier FID"]) < 1e-4
     assert scores["classifier classes covered"] == 2  # the stripes, half of each kind
     assert 1 < scores["classifier score"] <= 2  # exp(mutual information): 2 classes at most
@@ -159,11 +160,12 @@ def test_the_inception_features_load_offline_from_the_installed_wheel(registry):
 
 
 @pytest.mark.parametrize("data, keys", [
-    ("8gaussians", {"w1", "w1_real_baseline", "modes_captured", "high_quality_share"}),
-    ("swissroll", {"w1", "w1_real_baseline"}),
+    ("8gaussians", {"w1", "w1_real_baseline", "modes_captured", "high_quality_share",
+                    *MANIFOLD}),
+    ("swissroll", {"w1", "w1_real_baseline", *MANIFOLD}),
     (TinyText(), {f"js{n}{b}" for n in (1, 2, 3, 4) for b in ("", "_real_baseline")}),
     (LabelledStripes(), {"classifier_fid", "classifier_kid", "classifier_score",
-                          "classifier_classes"}),
+                          "classifier_classes", *(f"classifier_{m}" for m in MANIFOLD)}),
 ], ids=["mixture", "points", "text", "images"])
 def test_a_run_is_scored_with_the_metrics_of_its_data_kind(registry, tmp_path, monkeypatch,
                                                            data, keys):

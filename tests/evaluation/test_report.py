@@ -4,6 +4,7 @@ in a real browser."""
 from __future__ import annotations
 
 import base64
+import html
 import inspect
 import json
 import re
@@ -126,6 +127,10 @@ def test_report_of_one_run_needs_no_out_and_scores_it_as_eval_does(two_runs):
     w1 = json.loads(evaluated.stdout)["metrics"]["w1"]
     assert f"<td>eval: W1</td><td>{w1:.4g}</td>" in page
     assert "scores on 300 generated samples" in page and "wgan-kit eval RUN --n 300" in page
+    # The protocol travels with the scores: eval --json's record, on the page as it is.
+    protocol = json.loads(evaluated.stdout)["protocol"]
+    assert "<summary>eval protocol</summary>" in page
+    assert html.escape(json.dumps(protocol, indent=2)) in page
 
 
 CHECK = """<script>

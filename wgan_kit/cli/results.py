@@ -61,6 +61,15 @@ def eval_(
     set_: Annotated[Optional[list[str]], typer.Option(
         "--set", help="features.key=value, repeatable: an option of the feature extractor, "
                       "e.g. --set features.steps=200.")] = None,
+    real_stats: Annotated[Optional[Path], typer.Option(
+        "--real-stats", metavar="FILE.npz",
+        help="Images: also the FID against the mean 'mu' and covariance 'sigma' of real features "
+             "in this file (pytorch-fid's and clean-fid's format), made with the same "
+             "--features.")] = None,
+    save_stats: Annotated[Optional[Path], typer.Option(
+        "--save-stats", metavar="FILE.npz",
+        help="Images: write the mean and covariance of --n held-out real samples' features to "
+             "this file (the format --real-stats reads) instead of scoring.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     threads: Threads = None,
     plugin: Plugins = None,
@@ -70,7 +79,9 @@ def eval_(
     Points: exact W1 to held-out real points, and for Gaussian mixtures the modes captured (≥ 20
     high-quality samples per 2,500; high-quality: within 3σ of the nearest centre) and the share of
     high-quality samples. Text: Jensen–Shannon divergence (bits) of 1- to 4-gram distributions,
-    with a real-vs-real baseline. Images: FID and KID on the chosen features.
+    with a real-vs-real baseline. Images: FID and KID on the chosen features. Points and
+    images: precision, recall, density and coverage (k = 3 nearest neighbours). Under the scores,
+    the protocol: features and their SHA-256, resize, sample counts, real split, libraries, seed.
     """
     set_threads(threads)
     try:
@@ -78,15 +89,22 @@ def eval_(
         from ..core.registry import load_registry_with
 
         options = parse_assignments(set_ or [], sections=("features",)).get("features", {})
-        from ..evaluation.scores import evaluate
+        from ..evaluation.scores import evaluate, save_real_stats
         from ..training.composition import resume as resume_run
 
         registry = load_registry_with(plugin or [])
         trainer = resume_run(run_dir, registry=registry)
-        result = evaluate(trainer, n, seed=seed, features=features, feature_options=options,
-                          registry=registry, run=str(run_dir))
+        if save_stats is not None:
+            written = save_real_stats(trainer.parts.data, save_stats, n, features=features,
+                                      feature_options=options, registry=registry)
+        else:
+            result = evaluate(trainer, n, seed=seed, features=features, feature_options=options,
+                              registry=registry, run=str(run_dir), real_stats=real_stats)
     except WganKitError as exc:
         raise fail(exc.problems) from None
+    if save_stats is not None:
+        print(f"wrote the real statistics to {written}", file=sys.stderr)
+        return
     if json_:
         print(json.dumps(result.to_json(), indent=2))
         return
@@ -95,6 +113,8 @@ def eval_(
     for score in result.scores:
         table.add_row(score.name, f"{score.value:.4g}", score.note)
     stdout.print(table)
+    stdout.print("protocol\n" + "\n".join(f"  {line}" for line in result.protocol_lines()),
+                 highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command(epilog="**Examples**\n\n`wgan-kit report runs/X`  —  runs/X/report.html\n\n"

@@ -185,7 +185,9 @@ class FeatureExtractor(Protocol):
     (N, num_features), for FID and KID (a component of kind "features"). Scores made from them are
     named with `label` ("classifier" gives "classifier FID"); only the standard FID Inception
     network has the empty label. An extractor that also has `logits(images) -> (N, K)` class
-    logits gives an Inception-style score and the classes covered too.
+    logits gives an Inception-style score and the classes covered too. Optional attributes go
+    into each score's protocol: `sha256` (of the weights that make the features), `sha256_of`
+    (what was hashed) and `resize` (what the extractor does to the images' size).
     """
 
     num_features: int

@@ -10,9 +10,9 @@ from typing import Any
 
 from .defaults import EVAL_SAMPLES
 
-SCORING = ("NGRAM_ORDERS", "Evaluation", "Score", "as_channels_first", "cache_dir",
-           "classes_covered", "evaluate", "exact_w1", "feature_extractor", "image_scores",
-           "mode_coverage")
+SCORING = ("NGRAM_ORDERS", "Evaluation", "Protocol", "Score", "as_channels_first", "cache_dir",
+           "classes_covered", "evaluate", "exact_w1", "feature_extractor", "frechet_distance",
+           "image_scores", "load_real_stats", "mode_coverage", "save_real_stats")
 
 __all__ = ["EVAL_SAMPLES", *SCORING]
 

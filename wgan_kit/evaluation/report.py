@@ -62,6 +62,8 @@ class RunPictures:
     pictures: list[tuple[str, bytes]] = field(default_factory=list)
     scores: list[tuple[str, float, str]] = field(default_factory=list)
     scored_on: int | None = None  # the generated samples the scores were taken on
+    protocol: dict[str, Any] | None = None  # how they were taken (eval --json's "protocol")
+    protocol_lines: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -194,6 +196,8 @@ def collect(path: Path, *, evaluate_n: int | None = None,
         result = evaluate(trainer, evaluate_n, run=str(path), registry=registry)
         run.scores = [(s.name, s.value, s.note) for s in result.scores]
         run.scored_on = result.n
+        run.protocol = result.to_json()["protocol"]
+        run.protocol_lines = result.protocol_lines()
     return run
 
 
@@ -230,10 +234,14 @@ def render(runs: Sequence[RunPictures]) -> str:
         notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in r.notes)
         scores = "".join(f"<li>{html.escape(n)}: {_number(v)} — {html.escape(note)}</li>"
                          for n, v, note in r.scores)
+        protocol = (f"<details class=protocol><summary>eval protocol</summary><ul>"
+                    + "".join(f"<li>{html.escape(line)}</li>" for line in r.protocol_lines)
+                    + "</ul><pre>" + html.escape(json.dumps(r.protocol, indent=2))
+                    + "</pre></details>") if r.protocol else ""
         samples = img_tag(r.samples, f"{r.name}: latest samples") if r.samples else ""
         pictures = "".join(img_tag(png, f"{r.name}: {title}") for title, png in r.pictures)
         parts.append(f"<h2>{html.escape(r.name)}</h2>{notes}"
-                     + (f"<ul>{scores}</ul>" if scores else "")
+                     + (f"<ul>{scores}</ul>{protocol}" if scores else "")
                      + f"<div>{samples}{pictures}</div>"
                      + f"<details><summary>config.toml</summary><pre>{html.escape(r.config)}"
                        "</pre></details>")

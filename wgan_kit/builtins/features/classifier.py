@@ -25,6 +25,9 @@ from .options import ClassifierOptions
 
 class Classifier(nn.Module):
     label = "classifier"  # every score from these features is a "classifier FID/KID/score"
+    resize = "none: the data's own size"
+    sha256: str | None = None  # of its cached weights file, once trained or loaded
+    sha256_of: str | None = None
 
     def __init__(self, channels: int, num_classes: int, width: int, features: int) -> None:
         super().__init__()
@@ -53,9 +56,12 @@ def trained_classifier(data: DataSource, options: ClassifierOptions) -> Classifi
     with torch.random.fork_rng(devices=[]):  # the weights come from options.seed alone
         torch.manual_seed(options.seed)
         classifier = Classifier(data.spec.shape[0], num_classes, options.width, options.features)
-    path = cache_dir() / "classifiers" / f"{_data_hash(data, options)}.safetensors"
+    key = _data_hash(data, options)
+    path = cache_dir() / "classifiers" / f"{key}.safetensors"
+    classifier.sha256_of = f"its weights file, classifiers/{path.name}: named by its cache key"
     if path.is_file():
         classifier.load_state_dict(safetensors.torch.load_file(str(path)))
+        classifier.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         return classifier.eval()
     optimizer = torch.optim.Adam(classifier.parameters(), lr=options.lr)
     for images, labels in _labelled_images(data, options):
@@ -67,6 +73,7 @@ def trained_classifier(data: DataSource, options: ClassifierOptions) -> Classifi
     temporary = path.with_suffix(".tmp")
     safetensors.torch.save_file(classifier.state_dict(), str(temporary))
     temporary.replace(path)
+    classifier.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     return classifier.eval()
 
 

