@@ -245,9 +245,10 @@ def feature_extractor(name: str | None, data: DataSource, registry: Registry,
 
 def evaluate(trainer: Engine, n: int = EVAL_SAMPLES, *, seed: int = 0, features: str | None = None,
              feature_options: Mapping[str, Any] | None = None, registry: Registry | None = None,
-             run: str = "") -> Evaluation:
+             run: str = "", extractor: FeatureExtractor | None = None) -> Evaluation:
     """The scores that fit the run's data kind, on n generated samples (latent seed `seed`);
-    for images, through the feature extractor `features` with `feature_options`."""
+    for images, through the feature extractor `features` with `feature_options` (or `extractor`,
+    one already built)."""
     data, kind = trainer.parts.data, trainer.parts.data.spec.kind
     if kind not in ("points", "sequence", "image"):
         raise WganKitError(f"eval: no metrics for samples of kind {kind!r}; "
@@ -269,8 +270,8 @@ def evaluate(trainer: Engine, n: int = EVAL_SAMPLES, *, seed: int = 0, features:
     else:
         from ..core.registry import load_registry
 
-        extractor = feature_extractor(features, data, registry or load_registry(),
-                                      feature_options)
+        extractor = extractor or feature_extractor(features, data, registry or load_registry(),
+                                                   feature_options)
         result.scores = image_scores(as_channels_first(generated), as_channels_first(real[:n]),
                                      extractor, seed=seed)
     return result
