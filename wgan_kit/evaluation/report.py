@@ -145,7 +145,7 @@ def score_curve_png(runs: Sequence[RunPictures], key: str) -> bytes | None:
         drawn = True
     if not drawn:
         return None
-    axes.set(title=f"{key} while training (lower is better): scores swing between evaluations",
+    axes.set(title=f"{key} while training (lower is better)",
              xlabel="generator step", ylabel=key)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
