@@ -9,8 +9,9 @@ the run after the current step with a checkpoint, and the run trained with its p
 A new run says which of its parts' own defaults another component's suggestion replaced (the toy
 sets' λ = 0.1 over gp's 10), in one line per component. The `RunResult` says how it ended; a resumed run with no steps left writes nothing. What the
 launch decides for a process (its folder, its rank, how pictures are drawn, how the run is scored
-while it trains) reaches the engine in one call, `Engine.launch_as`. Which engine each process trains comes from a `Plan`
-(wgan_kit/training/composition.py builds one from settings or a run folder).
+while it trains) reaches the engine in one call, `Engine.launch_as`. Which engine each process
+trains comes from a `Plan` (wgan_kit/training/composition.py builds one from settings or a run
+folder).
 """
 
 from __future__ import annotations
