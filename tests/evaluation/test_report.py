@@ -23,7 +23,15 @@ from typer.testing import CliRunner
 from wgan_kit.cli import app
 from wgan_kit.evaluation import EVAL_SAMPLES, evaluate
 from wgan_kit.experiments.spec import SweepTable
-from wgan_kit.evaluation.report import curve_png, value_surface_png, wall_clock, weight_histogram_png
+from wgan_kit.evaluation.report import (
+    RunPictures,
+    curve_png,
+    score_curve_png,
+    value_surface_png,
+    wall_clock,
+    weight_histogram_png,
+)
+from wgan_kit.evaluation.report import write_report as write_page
 
 runner = CliRunner()
 
@@ -51,6 +59,25 @@ def test_every_plot_is_a_png_of_the_expected_size():
 
 def test_wall_clock_is_rebuilt_from_the_logged_speed():
     assert wall_clock(LINES) == pytest.approx([2.0, 4.0, 6.0, 8.0, 10.0])
+
+
+def test_score_lines_of_run_eval_every_leave_the_wall_clock_as_it_was():
+    scored = [LINES[0], {"step": 15, "eval_w1": 0.3}, *LINES[1:]]
+    assert wall_clock(scored) == pytest.approx([2.0, 2.0, 4.0, 6.0, 8.0, 10.0])
+
+
+def test_the_score_kept_by_is_plotted_over_steps_with_the_best_marked(tmp_path):
+    import wgan_kit
+
+    trainer = wgan_kit.compose(options={"gen.hidden": 16, "critic.hidden": 16}, steps=4,
+                               batch_size=16, eval_every=2, eval_samples=50, log_every=4)
+    trainer.train(out=tmp_path / "run", preflight=False, handle_signals=False)
+    page = write_page([tmp_path / "run"]).read_text(encoding="utf-8")
+    assert 'alt="eval_w1 while training"' in page
+    run = RunPictures("run", "", [{"step": 2, "eval_w1": 0.5}, {"step": 4, "eval_w1": 0.7}],
+                      best={"step": 2, "name": "eval_w1", "value": 0.5, "lower_is_better": True})
+    assert png_size(score_curve_png([run], "eval_w1")) == (640, 400)
+    assert score_curve_png([run], "eval_fid") is None  # nothing logged under that name
 
 
 @pytest.fixture(scope="module")

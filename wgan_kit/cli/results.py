@@ -15,6 +15,10 @@ from ..evaluation.defaults import EVAL_SAMPLES
 from .app import app, fail, stdout
 from .flags import Plugins, Threads, set_threads
 
+Best = Annotated[bool, typer.Option(
+    "--best", help="best.safetensors, the step that scored best while training (a run trained "
+                   "with --set run.eval_every=N), instead of the last checkpoint.")]
+
 
 @app.command(epilog="**Example**\n\n`wgan-kit sample runs/X --n 500 --out samples.png`")
 def sample(
@@ -30,16 +34,17 @@ def sample(
     label: Annotated[Optional[int], typer.Option(
         "--class", min=0, help="A conditional run's class to draw [default: every class in "
                                "turn].")] = None,
+    best: Best = False,
     threads: Threads = None,
     plugin: Plugins = None,
 ) -> None:
-    """Draw samples from a run's last checkpoint."""
+    """Draw samples from a run's last checkpoint (or its best: --best)."""
     set_threads(threads)
     try:
         from ..core.registry import load_registry_with
         from ..evaluation.sampling import sample_to
 
-        written = sample_to(run_dir, out, n=n, seed=seed, ema=ema, label=label,
+        written = sample_to(run_dir, out, n=n, seed=seed, ema=ema, label=label, best=best,
                             registry=load_registry_with(plugin or []))
     except WganKitError as exc:
         raise fail(exc.problems) from None
@@ -71,10 +76,11 @@ def eval_(
         help="Images: write the mean and covariance of --n held-out real samples' features to "
              "this file (the format --real-stats reads) instead of scoring.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    best: Best = False,
     threads: Threads = None,
     plugin: Plugins = None,
 ) -> None:
-    """Score a run's last checkpoint with the metrics that fit its data.
+    """Score a run's last checkpoint (or its best: --best) with the metrics that fit its data.
 
     Points: exact W1 to held-out real points, and for Gaussian mixtures the modes captured (≥ 20
     high-quality samples per 2,500; high-quality: within 3σ of the nearest centre) and the share of
@@ -93,7 +99,7 @@ def eval_(
         from ..training.composition import resume as resume_run
 
         registry = load_registry_with(plugin or [])
-        trainer = resume_run(run_dir, registry=registry)
+        trainer = resume_run(run_dir, registry=registry, best=best)
         if save_stats is not None:
             written = save_real_stats(trainer.parts.data, save_stats, n, features=features,
                                       feature_options=options, registry=registry)

@@ -66,6 +66,19 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return tensors, {key: json.loads(value) for key, value in header.items() if key != "format"}
 
 
+def read_metadata(path: Path) -> dict[str, Any]:
+    """A checkpoint's metadata alone, without reading its tensors."""
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as file:
+            header = file.metadata() or {}
+    except FileNotFoundError:
+        raise WganKitError(f"checkpoint {path}: no such file") from None
+    except Exception as exc:
+        raise WganKitError(f"checkpoint {path}: not a readable safetensors file ({exc}); "
+                           "it may be truncated") from None
+    return {key: json.loads(value) for key, value in header.items() if key != "format"}
+
+
 def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     return {f"{prefix}.{name}": tensor for name, tensor in tensors.items()}
 

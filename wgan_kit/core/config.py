@@ -87,6 +87,15 @@ class RunSettings(BaseModel):
     preflight_limit: float = Field(120.0, ge=0, description="Seconds the preflight may take "
                                    "(its checks run on a tiny batch and take seconds); past "
                                    "them the check it is on is reported as stuck. 0: no limit.")
+    eval_every: int = Field(0, ge=0, le=10**9,
+                            description="Generator steps between scores of the run while it "
+                                        "trains (W1 on points, n-gram JS on text, classifier "
+                                        "FID on labelled images, else FID), logged as eval_* in "
+                                        "metrics.jsonl; the best-scoring step is kept as "
+                                        "best.safetensors. 0: never.")
+    eval_samples: int = Field(500, ge=2, le=10**6,
+                              description="Generated (and held-out real) samples each score of "
+                                          "run.eval_every is taken on: few, for speed.")
     keep_checkpoints: int = Field(3, ge=1, le=10**6, description="How many recent checkpoints to keep.")
     archive_every: int = Field(0, ge=0, le=10**9,
                                description="Also keep every checkpoint at a multiple of this "

@@ -10,6 +10,7 @@ torch is imported only for type checking, so that importing the core stays cheap
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
@@ -234,6 +235,34 @@ class PictureWriter(Protocol):
 
     def __call__(self, kind: str, generated: Any, path: Path, *, real: Any = None,
                  title: str = "") -> bool: ...
+
+
+@dataclass(frozen=True)
+class RunScore:
+    """One score of a run while it trains: its metrics.jsonl name (`eval_w1`,
+    `eval_classifier_fid`), its value, and which way is better."""
+
+    name: str
+    value: float
+    lower_is_better: bool = True
+
+    def beats(self, value: float | None) -> bool:
+        """Whether this score is better than `value` (None: nothing to beat); never when it is
+        not finite."""
+        if not math.isfinite(self.value):
+            return False
+        if value is None:
+            return True
+        return self.value < value if self.lower_is_better else self.value > value
+
+
+class Scorer(Protocol):
+    """Scores a run while it trains (`run.eval_every`). The engine calls it with itself (a
+    `RunView` that can also `sample`) on random streams of its own, so scoring changes nothing the
+    run computes. The launch path hands the engine one
+    (wgan_kit.evaluation.training_score.TrainingScorer)."""
+
+    def __call__(self, run: RunView, /) -> RunScore: ...
 
 
 class Progress(Protocol):

@@ -3,6 +3,7 @@
     config.toml      the resolved configuration (`wgan-kit run --config` repeats the run)
     metrics.jsonl    one JSON object per logged step
     checkpoints/     step-NNNNNNNN.safetensors, the last few kept
+    best.safetensors the checkpoint that scored best while training (run.eval_every > 0)
     samples/         step-NNNNNNNN.png pictures of generated (and real) samples
     preflight.json   the checks made before training (`wgan-kit check`), with their cost
 """
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WganKitError
+from . import checkpoint
 
 CHECKPOINT = re.compile(r"step-(\d+)\.safetensors")
-OWNED = ("config.toml", "metrics.jsonl", "checkpoints", "samples", "preflight.json")
+OWNED = ("config.toml", "metrics.jsonl", "checkpoints", "samples", "preflight.json",
+         "best.safetensors")
 
 
 class RunFolder:
@@ -30,6 +33,7 @@ class RunFolder:
         self.checkpoints = path / "checkpoints"
         self.samples = path / "samples"
         self.preflight = path / "preflight.json"
+        self.best = path / "best.safetensors"
 
     @classmethod
     def check(cls, path: str | Path, *, overwrite: bool = False) -> RunFolder:
@@ -90,6 +94,12 @@ class RunFolder:
         earlier checkpoint than the newest, `--from-step`: the later checkpoints and pictures are
         another history, and must not be taken for this one's newest)."""
         self.forget_metrics_after(step)
+        try:
+            best = self.best_score()
+        except WganKitError:  # a damaged best.safetensors: the next score writes it again
+            best = {"step": step + 1}
+        if best is not None and best.get("step", step + 1) > step:  # another history's best
+            self.best.unlink(missing_ok=True)
         for later in self.checkpoint_steps():
             if later > step:
                 self.checkpoint_path(later).unlink(missing_ok=True)
@@ -97,6 +107,21 @@ class RunFolder:
             for picture in self.samples.glob("step-*.png"):
                 if picture.stem[5:].isdigit() and int(picture.stem[5:]) > step:
                     picture.unlink(missing_ok=True)
+
+    def best_checkpoint(self) -> Path:
+        """best.safetensors; refused in one line when the run kept none."""
+        if not self.best.is_file():
+            raise WganKitError(f"--best: {self.path} has no best.safetensors (it was not scored "
+                               "while training); train with --set run.eval_every=N to keep the "
+                               "best-scoring checkpoint")
+        return self.best
+
+    def best_score(self) -> dict[str, Any] | None:
+        """What best.safetensors records of its score (step, name, value, lower_is_better);
+        None when there is none."""
+        if not self.best.is_file():
+            return None
+        return checkpoint.read_metadata(self.best).get("best")
 
     def forget_metrics_after(self, step: int) -> None:
         """Drop lines logged after `step`: a resumed run logs those steps again."""

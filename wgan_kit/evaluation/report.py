@@ -5,7 +5,8 @@ latest samples, the critic's weight histogram (WGAN-GP Figure 1b, right: clippin
 ±c) and, for 2-D points, the critic's value surface over the plane with real and generated points
 (Figure 1a). Curves of all runs are overlaid: the Wasserstein estimate and the critic loss on a
 training vs a held-out batch (Figure 5b) against step and wall clock, the penalty, the gradient
-norms at the interpolates and the Lipschitz violation rate.
+norms at the interpolates and the Lipschitz violation rate, and the score a run was kept by while
+it trained (run.eval_every) with its best.safetensors step marked.
 
 Wall clock is rebuilt from the logged generator steps per second; plots use matplotlib's Agg canvas.
 """
@@ -65,6 +66,7 @@ class RunPictures:
     protocol: dict[str, Any] | None = None  # how they were taken (eval --json's "protocol")
     protocol_lines: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    best: dict[str, Any] | None = None  # what best.safetensors records of its score, if kept
 
 
 def read_metrics(folder: RunFolder) -> list[dict[str, float]]:
@@ -78,6 +80,9 @@ def wall_clock(lines: Sequence[dict[str, float]]) -> list[float]:
     """Seconds of training at each logged line: the sum of steps / (steps per second)."""
     seconds, previous_step, elapsed = [], 0, 0.0
     for line in lines:
+        if "gen_steps_per_s" not in line and len(line) > 1:  # a score alone (run.eval_every)
+            seconds.append(elapsed)  # the next line's rate covers the steps since the last
+            continue
         rate = line.get("gen_steps_per_s") or float("nan")
         elapsed += (line["step"] - previous_step) / rate
         previous_step = line["step"]
@@ -117,6 +122,33 @@ def curve_png(runs: Sequence[tuple[str, Sequence[dict[str, float]]]], keys: Sequ
         return None
     axes.set(title=title, xlabel="generator step" if x == "step" else "wall clock (s)",
              ylabel=ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+@plain_text
+def score_curve_png(runs: Sequence[RunPictures], key: str) -> bytes | None:
+    """The score a run was kept by while it trained (`key`, e.g. eval_w1) over steps, one line
+    per run, each run's best.safetensors step marked; None when no run logged it."""
+    figure, axes = new_figure()
+    drawn = False
+    for run in runs:
+        points = [(line["step"], line[key]) for line in run.metrics if key in line]
+        if not points:
+            continue
+        (line,) = axes.plot(*zip(*points), marker=".", label=run.name)
+        best = run.best if run.best and run.best.get("name") == key else None
+        if best is not None:
+            axes.plot([best["step"]], [best["value"]], marker="*", markersize=14,
+                      color=line.get_color(), linestyle="none",
+                      label=f"{run.name}: best.safetensors, step {best['step']}")
+        drawn = True
+    if not drawn:
+        return None
+    axes.set(title=f"{key} while training (lower is better)",
+             xlabel="generator step", ylabel=key)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
     figure.tight_layout()
@@ -177,6 +209,10 @@ def collect(path: Path, *, evaluate_n: int | None = None,
     pictures = sorted(folder.samples.glob("step-*.png")) if folder.samples.is_dir() else []
     if pictures:
         run.samples = pictures[-1].read_bytes()
+    try:
+        run.best = folder.best_score()
+    except WganKitError as exc:
+        run.notes.append(exc.problems[0])
     if not folder.checkpoint_steps():
         run.notes.append("no checkpoint yet: no critic pictures")
         return run
@@ -210,6 +246,10 @@ def render(runs: Sequence[RunPictures]) -> str:
     """The page: curves of all runs, a metrics table, then each run's config and pictures."""
     curves = [(title, png) for title, ylabel, keys, x in CURVES
               if (png := curve_png([(r.name, r.metrics) for r in runs], keys, x, title, ylabel))]
+    eval_keys = dict.fromkeys(k for r in runs for line in r.metrics for k in line
+                              if k.startswith("eval_"))
+    curves += [(f"{key} while training", png) for key in eval_keys
+               if (png := score_curve_png(runs, key))]
     keys = list(dict.fromkeys(k for r in runs if r.metrics for k in r.metrics[-1]))
     header = "".join(f"<th>{html.escape(r.name)}</th>" for r in runs)
     rows = "".join(

@@ -24,7 +24,7 @@ LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode("ascii")
 
 
 def sample_to(run: str | Path, out: str | Path, *, n: int = 64, seed: int = 0,
-              ema: bool | None = None, label: int | None = None,
+              ema: bool | None = None, label: int | None = None, best: bool = False,
               registry: Registry | None = None) -> Path:
     """Draw `n` samples from the last checkpoint of the run in folder `run` into `out`, a new file:
     a picture (.png; points beside as many held-out real ones), text (.txt: one line per sample,
@@ -34,8 +34,9 @@ def sample_to(run: str | Path, out: str | Path, *, n: int = 64, seed: int = 0,
 
     `seed` seeds the latent points. `ema` draws with the moving average of the generator's weights
     (True) or its live weights (False); None: the average when the run keeps one. `label` is the
-    class a conditional run draws; None: every class in turn. `registry` finds the run's plugins
-    (default: those installed and registered)."""
+    class a conditional run draws; None: every class in turn. `best` draws from best.safetensors,
+    the step that scored best while training (run.eval_every), instead of the last checkpoint.
+    `registry` finds the run's plugins (default: those installed and registered)."""
     run, out = Path(run), Path(out)
     if out.suffix not in FORMATS:
         raise WganKitError(f"--out {out}: unknown format {out.suffix or '(none)'!r}; "
@@ -44,7 +45,7 @@ def sample_to(run: str | Path, out: str | Path, *, n: int = 64, seed: int = 0,
         raise WganKitError(f"--out {out}: already exists; choose another name")
     if n < 1:
         raise WganKitError(f"--n {n}: draw at least 1 sample")
-    trainer = resume(run, registry=registry)
+    trainer = resume(run, registry=registry, best=best)
     latent = torch.randn(n, trainer.generator.latent_dim,
                          generator=torch.Generator().manual_seed(seed)).to(trainer.device)
     labels = None

@@ -345,12 +345,15 @@ def feature_extractor(name: str | None, data: DataSource, registry: Registry,
 
 # --- a run --------------------------------------------------------------------------------------
 
-def evaluate(trainer: Engine, n: int = EVAL_SAMPLES, *, seed: int = 0, features: str | None = None,
-             feature_options: Mapping[str, Any] | None = None, registry: Registry | None = None,
-             run: str = "", real_stats: Path | None = None) -> Evaluation:
+def evaluate(trainer: Engine, n: int = EVAL_SAMPLES, *, seed: int = 0,
+             features: str | None = None, feature_options: Mapping[str, Any] | None = None,
+             registry: Registry | None = None,
+             run: str = "", real_stats: Path | None = None,
+             extractor: FeatureExtractor | None = None) -> Evaluation:
     """The scores that fit the run's data kind, on n generated samples (latent seed `seed`);
-    for images, through the feature extractor `features` with `feature_options`, and with
-    `real_stats` (an .npz of `mu` and `sigma`) the FID against those statistics too."""
+    for images, through the feature extractor `features` with `feature_options` (or `extractor`,
+    one already built), and with `real_stats` (an .npz of `mu` and `sigma`) the FID against those
+    statistics too."""
     data, kind = trainer.parts.data, trainer.parts.data.spec.kind
     if kind not in ("points", "sequence", "image"):
         raise WganKitError(f"eval: no metrics for samples of kind {kind!r}; "
@@ -378,7 +381,8 @@ def evaluate(trainer: Engine, n: int = EVAL_SAMPLES, *, seed: int = 0, features:
         from ..core.registry import load_registry
 
         name = features_name(features, data)
-        extractor = feature_extractor(name, data, registry or load_registry(), feature_options)
+        extractor = extractor or feature_extractor(name, data, registry or load_registry(),
+                                                   feature_options)
         generated = as_channels_first(generated)
         result.scores = image_scores(generated, as_channels_first(real[:n]), extractor, seed=seed)
         result.protocol = Protocol(n, n, "held-out", seed, name, *identity(extractor))

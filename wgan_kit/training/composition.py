@@ -219,10 +219,12 @@ def build(config: RunConfig, objects: Mapping[str, Any] | None = None, *,
 
 
 def resume(path: str | Path, *, registry: Registry | None = None, from_step: int | None = None,
-           **run: Any) -> Trainer:
+           best: bool = False, **run: Any) -> Trainer:
     """The run in folder `path`, at its last checkpoint, or at the checkpoint of step
     `from_step` (when the newest is damaged: training from there replaces the checkpoints,
-    pictures and metrics after it); nothing in the folder changes until it trains. Keyword
+    pictures and metrics after it), or with `best` at best.safetensors, the step that scored
+    best while training (run.eval_every; refused in one line when the run kept none); nothing in
+    the folder changes until it trains. Keyword
     arguments may change `steps` (to train further: fewer steps than are done is refused),
     `device` and `precision`; anything else would no longer be the same run."""
     refuse_changes_on_resume(sorted(set(run) - set(RESUMABLE)))
@@ -231,7 +233,8 @@ def resume(path: str | Path, *, registry: Registry | None = None, from_step: int
     # The folder is written to only when the trainer trains (Engine.fit).
     trainer = build(resolve_config(registry, config=folder.config, run=run),
                     hooks=registry.hooks.hook, folder=folder)
-    trainer.load_state(*_load_checkpoint(folder, from_step))
+    trainer.load_state(*(checkpoint.load(folder.best_checkpoint()) if best
+                         else _load_checkpoint(folder, from_step)))
     if run.get("steps") is not None and run["steps"] < trainer.step:
         raise WganKitError(f"--steps {run['steps']}: {folder.path} is already at step "
                            f"{trainer.step}; give --steps above {trainer.step} to train further, "

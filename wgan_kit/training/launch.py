@@ -8,9 +8,10 @@ there (as `WganKitError`), so a refused run leaves no folder. Then the folder is
 the run after the current step with a checkpoint, and the run trained with its progress shown.
 A new run says which of its parts' own defaults another component's suggestion replaced (the toy
 sets' λ = 0.1 over gp's 10), in one line per component. The `RunResult` says how it ended; a resumed run with no steps left writes nothing. What the
-launch decides for a process (its folder, its rank, how pictures are drawn) reaches the engine in
-one call, `Engine.launch_as`. Which engine each process trains comes from a `Plan`
-(wgan_kit/training/composition.py builds one from settings or a run folder).
+launch decides for a process (its folder, its rank, how pictures are drawn, how the run is scored
+while it trains) reaches the engine in one call, `Engine.launch_as`. Which engine each process
+trains comes from a `Plan` (wgan_kit/training/composition.py builds one from settings or a run
+folder).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..core.registry import load_registry_with
 from ..core.run_folder import RunFolder
 from ..errors import WganKitError
 from ..evaluation.pictures import save_picture
+from ..evaluation.training_score import training_scorer
 from . import distributed
 from .interrupts import passing_signals_to, stop_gracefully
 from .preflight import Preflight, run_preflight
@@ -115,7 +117,9 @@ def train_here(engine: Engine, choices: Launch, rank: distributed.Rank | None = 
         print("preflight: skipped", file=sys.stderr)
     parallel = distributed.shard(engine, rank) if rank is not None else None
     folder = new_folder or (engine.folder if main else None)
-    engine.launch_as(folder=folder, parallel=parallel, pictures=save_picture)
+    # Scored while it trains (run.eval_every) by the process that keeps the folder alone.
+    scorer = training_scorer(engine) if folder is not None and engine.run.eval_every else None
+    engine.launch_as(folder=folder, parallel=parallel, pictures=save_picture, scorer=scorer)
     _open_stream(engine)  # the last thing that can fail before the folder is written
     if new_folder is not None:
         new_folder.create()

@@ -22,7 +22,7 @@ from torch import nn
 
 from ...errors import WganKitError
 from .. import checkpoint, randomness
-from ..protocols import LabelledSource, Parts, PictureWriter, Progress
+from ..protocols import LabelledSource, Parts, PictureWriter, Progress, RunScore, Scorer
 from ..run_folder import RunFolder
 from ..config import RunConfig, RunSettings
 from ..layers import same_name, validate_options
@@ -61,6 +61,10 @@ class Engine:
         self.folder = folder
         self.parallel: DataParallel = SingleProcess()
         self._pictures: PictureWriter | None = None
+        self._scorer: Scorer | None = None
+        # The best score so far (run.eval_every), as best.safetensors records it: step, name,
+        # value, lower_is_better. Read from the run folder when training starts.
+        self.best: dict[str, Any] | None = None
         self._stop_requested: signal.Signals | None = None
         # Pictures use the same latent points throughout, so that they show progress, not noise.
         fixed = torch.Generator().manual_seed(run.seed)
@@ -90,14 +94,16 @@ class Engine:
         self._stop_requested = received
 
     def launch_as(self, *, folder: RunFolder | None, parallel: DataParallel | None = None,
-                  pictures: PictureWriter | None = None) -> None:
+                  pictures: PictureWriter | None = None, scorer: Scorer | None = None) -> None:
         """What the launch path decides for this process, given once before `fit`: the folder
         the run writes (None: nothing, as on every rank but the first), its share of a
-        data-parallel run, and how pictures of samples are drawn (None: none are). Any earlier
-        stop request is forgotten."""
+        data-parallel run, how pictures of samples are drawn (None: none are) and how the run
+        is scored while it trains (None: it is not; run.eval_every). Any earlier stop request is
+        forgotten."""
         self.folder = folder
         self.parallel = parallel or SingleProcess()
         self._pictures = pictures
+        self._scorer = scorer
         self._stop_requested = None
 
     def change_run(self, **changes: Any) -> None:
@@ -156,6 +162,7 @@ class Engine:
         if self.folder is not None:  # what was written after the checkpoint is written again
             self.folder.forget_after(self.step)
             self.folder.write_config(self.config.to_toml())
+            self.best = self.folder.best_score()  # a resumed run keeps its best so far
         real_batches = self.acceleration.batches(self._stream or self.real_batches())
         self._stream = None
         if progress:
@@ -220,6 +227,30 @@ class Engine:
             return None
         self.notify("samples_saved", path=path)
         return path
+
+    def score(self) -> RunScore | None:
+        """The run's score now, by the launch path's scorer (None without one), on random
+        streams of its own: whatever it draws, the run's results stay as they were."""
+        if self._scorer is None:
+            return None
+        streams = randomness.capture()
+        try:
+            return self._scorer(self)
+        finally:
+            randomness.restore(streams)
+
+    def keep_if_best(self, score: RunScore,
+                     random_state: randomness.RandomState | None = None) -> Path | None:
+        """Write best.safetensors (a full checkpoint, its score and step in its metadata `best`)
+        when `score` beats the best so far; the path written, else None."""
+        if not score.beats(None if self.best is None else self.best["value"]):
+            return None
+        tensors, metadata = self.state(random_state)
+        best = {"step": self.step, "name": score.name, "value": score.value,
+                "lower_is_better": score.lower_is_better}
+        checkpoint.save(self.folder.best, tensors, {**metadata, "best": best})
+        self.best = best
+        return self.folder.best
 
     def state(self, random_state: randomness.RandomState | None = None
               ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

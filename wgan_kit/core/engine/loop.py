@@ -24,7 +24,7 @@ from .metrics import RunningMeans, refuse_non_finite
 from .optimizers import critic_steps, learning_rate, update_moving_average, warmed_up_decay
 
 if TYPE_CHECKING:
-    from ..protocols import Parts, Progress
+    from ..protocols import Parts, Progress, RunScore
     from ..run_folder import RunFolder
     from ..config import RunSettings
     from .acceleration import Acceleration
@@ -67,6 +67,11 @@ class LoopState(Protocol):
     def save_checkpoint(self, random_state: randomness.RandomState | None = None) -> Path: ...
 
     def save_samples(self) -> Path | None: ...
+
+    def score(self) -> RunScore | None: ...
+
+    def keep_if_best(self, score: RunScore,
+                     random_state: randomness.RandomState | None = None) -> Path | None: ...
 
     def notify(self, hook: str, **arguments: Any) -> None: ...
 
@@ -154,8 +159,9 @@ def algorithm_1(engine: LoopState, real_batches: Batches, progress: Progress | N
 def after_step(engine: LoopState, means: RunningMeans, real: torch.Tensor,
                progress: Progress | None, clock: tuple[float, int]
                ) -> tuple[dict[str, float] | None, bool]:
-    """What follows each generator step, in one place: the held-out losses, a log line, a
-    checkpoint and pictures when they are due (and at the last step). Returns the line logged (if
+    """What follows each generator step, in one place: the held-out losses, the run's score, a
+    log line, a checkpoint, the best checkpoint and pictures when they are due (and at the last
+    step). Returns the line logged (if
     any) and whether to stop now."""
     run, step = engine.run, engine.step
     if run.heldout_every and step % run.heldout_every == 0:
@@ -164,6 +170,11 @@ def after_step(engine: LoopState, means: RunningMeans, real: torch.Tensor,
     if requested is not None:  # land any time; one after the read is kept for the next step
         engine.request_stop(requested)
     last = step == run.steps or requested is not None
+    # The run's score (run.eval_every): by the process that keeps the folder alone, between the
+    # step's collectives, so the other ranks skip none; logged at this step, on a line of its own
+    # when the step logs nothing else.
+    score = (engine.score() if engine.folder and run.eval_every
+             and (step % run.eval_every == 0 or last) else None)
     metrics = None
     if step % run.log_every == 0 or last:
         now, (then, last_logged_step) = time.perf_counter(), clock
@@ -173,14 +184,19 @@ def after_step(engine: LoopState, means: RunningMeans, real: torch.Tensor,
         metrics = {"step": step, **metrics,
                    "lr_generator": engine.generator_optimizer.param_groups[0]["lr"],
                    "lr_critic": engine.critic_optimizer.param_groups[0]["lr"],
-                   "gen_steps_per_s": (step - last_logged_step) / (now - then)}
+                   "gen_steps_per_s": (step - last_logged_step) / (now - then),
+                   **({score.name: score.value} if score else {})}
         if engine.folder:
             engine.folder.append_metrics(metrics)
         engine.notify("step_logged", metrics=metrics)
+    elif score is not None:
+        engine.folder.append_metrics({"step": step, score.name: score.value})
     if progress:
         progress.advance(step, metrics)
     if engine.folder and (step % run.checkpoint_every == 0 or last):
         engine.save_checkpoint(randomness.capture())
+    if score is not None:
+        engine.keep_if_best(score, randomness.capture())
     if engine.folder and (step % run.sample_every == 0 or last):
         engine.save_samples()
     return metrics, requested is not None
