@@ -142,6 +142,30 @@ def resolve_config(registry: Registry, *, recipe: str | None = None,
     return settings
 
 
+def architecture_differences(recorded_toml: Any, config: RunConfig) -> list[str]:
+    """How the nets' settings (generator, critic, and the data and constraint, which shape them)
+    that a checkpoint's config records differ from `config`'s, one phrase each."""
+    try:
+        recorded = tomllib.loads(recorded_toml) if isinstance(recorded_toml, str) else {}
+    except tomllib.TOMLDecodeError:
+        return []
+    current = config.to_dict()
+    differences = []
+    for section in ("gen", "critic", "data", "constraint"):
+        was, now = recorded.get(section, {}), current.get(section, {})
+        if not was:
+            continue
+        if not same_name(was.get("name"), now.get("name")):
+            differences.append(f"{section} {was.get('name')!r} in the checkpoint, "
+                               f"{now.get('name')!r} in this run")
+        elif section != "constraint":  # its options (a λ) shape no weights
+            differences += [f"{section}.{key} = {was.get(key)!r} in the checkpoint, "
+                            f"{now.get(key)!r} in this run"
+                            for key in sorted(was.keys() | now.keys())
+                            if key != "name" and was.get(key) != now.get(key)]
+    return differences
+
+
 def provenance_differences(recorded: Mapping[str, Any], settings: RunConfig) -> list[str]:
     """How the parts resolved now differ from those a config recorded (its `provenance`)."""
     differences = []

@@ -51,6 +51,16 @@ def restore(state: RandomState) -> None:
 
 
 @contextmanager
+def own_streams() -> Iterator[None]:
+    """Whatever the block draws (a hook, a score), the caller's streams stay as they were."""
+    streams = capture()
+    try:
+        yield
+    finally:
+        restore(streams)
+
+
+@contextmanager
 def installed(state: RandomState) -> Iterator[list[RandomState]]:
     """Draw from `state` inside the block; the block's final state is left in the yielded list,
     and the caller's own state is put back afterwards."""

@@ -77,6 +77,10 @@ class Acceleration:
         self.scalers: dict[nn.Module, torch.amp.GradScaler] = (
             {generator: torch.amp.GradScaler(device.type), critic: torch.amp.GradScaler(device.type)}
             if self.precision == "fp16" else {})
+        # By name, as checkpoints keep them: an fp16 run's scalers continue at their scale.
+        self.scalers_by_net = {name: self.scalers[net] for name, net in
+                               (("generator", generator), ("critic", critic))
+                               if net in self.scalers}
         self.generator = torch.compile(generator, dynamic=False) if run.compile else generator
         self.critic = torch.compile(critic, dynamic=False) if run.compile else critic
         self.penalty_critic = PenaltyPass(critic, self.autocast, self.scalers.get(critic),

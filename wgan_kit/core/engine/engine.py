@@ -16,16 +16,15 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tomllib
 import torch
 from torch import nn
 
 from ...errors import WganKitError
 from .. import checkpoint, randomness
+from ..config import RunConfig, RunSettings
+from ..layers import architecture_differences, validate_options
 from ..protocols import LabelledSource, Parts, PictureWriter, Progress, RunScore, Scorer
 from ..run_folder import RunFolder
-from ..config import RunConfig, RunSettings
-from ..layers import same_name, validate_options
 from .acceleration import Acceleration
 from .loop import Batches, algorithm_1
 from .metrics import heldout_losses
@@ -233,30 +232,15 @@ class Engine:
         streams of its own: whatever it draws, the run's results stay as they were."""
         if self._scorer is None:
             return None
-        streams = randomness.capture()
-        try:
+        with randomness.own_streams():
             return self._scorer(self)
-        finally:
-            randomness.restore(streams)
-
-    def keep_if_best(self, score: RunScore,
-                     random_state: randomness.RandomState | None = None) -> Path | None:
-        """Write best.safetensors (a full checkpoint, its score and step in its metadata `best`)
-        when `score` beats the best so far; the path written, else None."""
-        if not score.beats(None if self.best is None else self.best["value"]):
-            return None
-        tensors, metadata = self.state(random_state)
-        best = {"step": self.step, "name": score.name, "value": score.value,
-                "lower_is_better": score.lower_is_better}
-        checkpoint.save(self.folder.best, tensors, {**metadata, "best": best})
-        self.best = best
-        return self.folder.best
 
     def state(self, random_state: randomness.RandomState | None = None
               ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything needed to continue exactly where training is now (`random_state`: the
         streams' state when called from inside the loop, where they are installed)."""
-        scalers = {net: scaler.state_dict() for net, scaler in self._scalers().items()}
+        scalers = {net: scaler.state_dict()
+                   for net, scaler in self.acceleration.scalers_by_net.items()}
         return checkpoint.training_state(
             *self._saved(), random_state or self.random_state,
             {"step": self.step, "batches_drawn": self.batches_drawn,
@@ -269,7 +253,7 @@ class Engine:
         try:
             self.random_state = checkpoint.load_training_state(*self._saved(), tensors, metadata)
         except checkpoint.MismatchedWeights as exc:
-            differences = self._architecture_differences(metadata.get("config"))
+            differences = architecture_differences(metadata.get("config"), self.config)
             if not differences:  # the same settings: the nets' code changed since it was saved
                 raise
             shown = "; ".join(differences[:4]) + (
@@ -283,38 +267,9 @@ class Engine:
         # fp16's gradient scalers continue at the scale they reached. A run resumed in another
         # precision has none and leaves the saved ones aside; one resumed in fp16 from a bf16 or
         # fp32 checkpoint (none saved) starts them afresh, as a new fp16 run does.
-        for net, scaler in self._scalers().items():
+        for net, scaler in self.acceleration.scalers_by_net.items():
             if net in metadata.get("grad_scalers", {}):
                 scaler.load_state_dict(metadata["grad_scalers"][net])
-
-    def _architecture_differences(self, recorded_toml: Any) -> list[str]:
-        """How the nets' settings (generator, critic, and the data and constraint, which shape
-        them) that a checkpoint's config records differ from this run's, one phrase each."""
-        try:
-            recorded = tomllib.loads(recorded_toml) if isinstance(recorded_toml, str) else {}
-        except tomllib.TOMLDecodeError:
-            return []
-        current = self.config.to_dict()
-        differences = []
-        for section in ("gen", "critic", "data", "constraint"):
-            was, now = recorded.get(section, {}), current.get(section, {})
-            if not was:
-                continue
-            if not same_name(was.get("name"), now.get("name")):
-                differences.append(f"{section} {was.get('name')!r} in the checkpoint, "
-                                   f"{now.get('name')!r} in this run")
-            elif section != "constraint":  # its options (a λ) shape no weights
-                differences += [f"{section}.{key} = {was.get(key)!r} in the checkpoint, "
-                                f"{now.get(key)!r} in this run"
-                                for key in sorted(was.keys() | now.keys())
-                                if key != "name" and was.get(key) != now.get(key)]
-        return differences
-
-    def _scalers(self) -> dict[str, torch.amp.GradScaler]:
-        """The gradient scalers of an fp16 run, by net; none in another precision."""
-        scalers = self.acceleration.scalers
-        return {net: scalers[module] for net, module in
-                (("generator", self.generator), ("critic", self.critic)) if module in scalers}
 
     def _saved(self) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer]]:
         """The nets and optimizers a checkpoint holds, by name."""
@@ -337,8 +292,5 @@ class Engine:
         draws, the run's streams (and so its results) stay as they were."""
         if self.hooks is None:
             return
-        streams = randomness.capture()
-        try:
+        with randomness.own_streams():
             getattr(self.hooks, hook)(trainer=self, **arguments)
-        finally:
-            randomness.restore(streams)

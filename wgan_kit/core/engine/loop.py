@@ -18,19 +18,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import randomness
+from .. import checkpoint, randomness
 from ..protocols import project_weights
 from .metrics import RunningMeans, refuse_non_finite
 from .optimizers import critic_steps, learning_rate, update_moving_average, warmed_up_decay
 
 if TYPE_CHECKING:
+    from ..config import RunSettings
     from ..protocols import Parts, Progress, RunScore
     from ..run_folder import RunFolder
-    from ..config import RunSettings
     from .acceleration import Acceleration
     from .parallel import DataParallel
 
-Batches = Iterator[tuple[torch.Tensor, torch.Tensor | None]]  # real samples, a conditional run's labels
+# Real samples, each batch with a conditional run's labels (else None).
+Batches = Iterator[tuple[torch.Tensor, torch.Tensor | None]]
 
 
 class LoopState(Protocol):
@@ -46,6 +47,7 @@ class LoopState(Protocol):
     step: int  # generator steps done
     batches_drawn: int
     critic_updates: int
+    best: dict[str, Any] | None  # the best score so far (run.eval_every), as best.safetensors
 
     @property
     def run(self) -> RunSettings: ...
@@ -70,8 +72,8 @@ class LoopState(Protocol):
 
     def score(self) -> RunScore | None: ...
 
-    def keep_if_best(self, score: RunScore,
-                     random_state: randomness.RandomState | None = None) -> Path | None: ...
+    def state(self, random_state: randomness.RandomState | None = None
+              ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]: ...
 
     def notify(self, hook: str, **arguments: Any) -> None: ...
 
@@ -161,8 +163,7 @@ def after_step(engine: LoopState, means: RunningMeans, real: torch.Tensor,
                ) -> tuple[dict[str, float] | None, bool]:
     """What follows each generator step, in one place: the held-out losses, the run's score, a
     log line, a checkpoint, the best checkpoint and pictures when they are due (and at the last
-    step). Returns the line logged (if
-    any) and whether to stop now."""
+    step). Returns the line logged (if any) and whether to stop now."""
     run, step = engine.run, engine.step
     if run.heldout_every and step % run.heldout_every == 0:
         means.add(**engine.heldout_losses(real))
@@ -196,7 +197,20 @@ def after_step(engine: LoopState, means: RunningMeans, real: torch.Tensor,
     if engine.folder and (step % run.checkpoint_every == 0 or last):
         engine.save_checkpoint(randomness.capture())
     if score is not None:
-        engine.keep_if_best(score, randomness.capture())
+        keep_if_best(engine, score, randomness.capture())
     if engine.folder and (step % run.sample_every == 0 or last):
         engine.save_samples()
     return metrics, requested is not None
+
+
+def keep_if_best(engine: LoopState, score: RunScore, random_state: randomness.RandomState
+                 ) -> Path | None:
+    """Write best.safetensors (a full checkpoint, its score and step in its metadata `best`) when
+    `score` beats the best so far; the path written, else None."""
+    if not score.beats(None if engine.best is None else engine.best["value"]):
+        return None
+    tensors, metadata = engine.state(random_state)
+    engine.best = {"step": engine.step, "name": score.name, "value": score.value,
+                   "lower_is_better": score.lower_is_better}
+    checkpoint.save(engine.folder.best, tensors, {**metadata, "best": engine.best})
+    return engine.folder.best
