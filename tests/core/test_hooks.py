@@ -19,6 +19,8 @@ import wgan_kit
 from wgan_kit import hookimpl
 from wgan_kit.core import hookspecs
 
+from stop_requests import StopRequestAt
+
 ROOT = Path(__file__).resolve().parents[2]
 LIFECYCLE = ["run_started", "step_logged", "checkpoint_saved", "samples_saved", "run_finished"]
 TINY = {"gen.hidden": 16, "critic.hidden": 16}
@@ -106,26 +108,12 @@ def test_run_started_on_resume_gives_the_step_it_resumes_from(tmp_path):
     assert events[0] == ("run_started", 2) and events[-1] == ("run_finished", 3)
 
 
-class StopAfter:
-    """A progress display that asks the run to stop once `step` is done, as a Ctrl-C then would."""
-
-    def __init__(self, trainer, step: int) -> None:
-        self.trainer, self.step = trainer, step
-
-    def start(self, done: int, total: int) -> None: ...
-
-    def advance(self, step: int, metrics) -> None:
-        if step == self.step:
-            self.trainer.request_stop(signal.SIGINT)
-
-    def note(self, text: str) -> None: ...
-
-
 def test_run_finished_also_follows_a_clean_stop_at_the_step_it_stopped(tmp_path):
     events: list = []
     trainer = wgan_kit.compose(registry=recording_registry(events), options=TINY, steps=10,
                                batch_size=16)
-    result = trainer.train(out=tmp_path / "run", progress=StopAfter(trainer, 3))
+    result = trainer.train(out=tmp_path / "run",
+                           progress=StopRequestAt(trainer, 3, signal.SIGINT))
     # Asked once step 3 was done: step 4 is the step under way, and the last.
     assert result.stopped_by == signal.SIGINT and result.step == 4
     assert events[-1] == ("run_finished", 4) and len(named(events, "run_finished")) == 1

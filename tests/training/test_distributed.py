@@ -19,6 +19,8 @@ import wgan_kit
 from wgan_kit import WganKitError
 from wgan_kit.training import distributed
 
+from stop_requests import StopRequestAt
+
 PER_RANK = 8  # samples per rank and step; the global batch is twice that
 
 
@@ -104,21 +106,6 @@ def train_rank(index: int, port: int, folder: str) -> None:
         finished = True
     finally:
         distributed.leave(finished=finished)
-
-
-class StopRequestAt:
-    """A progress display that, at `step`, asks its trainer to stop, as a SIGTERM would."""
-
-    def __init__(self, trainer, step: int) -> None:
-        self.trainer, self.step = trainer, step
-
-    def start(self, done: int, total: int) -> None: ...
-
-    def advance(self, step: int, metrics) -> None:
-        if step == self.step:
-            self.trainer.request_stop(signal.SIGTERM)
-
-    def note(self, text: str) -> None: ...
 
 
 def stop_one_rank(index: int, port: int, folder: str) -> None:
