@@ -158,7 +158,8 @@ class RunConfig:
             section, _, option = key.partition(".")
             part = self.parts.get(section)
             by_section = by.partition(" ")[0]
-            if part is None or by_section == section or option not in part.options.model_fields:
+            if (part is None or by_section == section
+                    or option not in type(part.options).model_fields):
                 continue
             default = part.component.options.model_fields[option].default
             value = getattr(part.options, option)
