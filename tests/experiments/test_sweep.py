@@ -1,7 +1,7 @@
 """Sweeps (wgan_kit.experiments and `wgan-kit sweep`): every trial an ordinary run folder, run
-through the launch path, searched and recorded by Optuna (in its journal file by default); killed sweeps
-continue, workers share one storage, hopeless trials are pruned, bad sweep files are refused
-whole. Trials are a few steps of tiny nets."""
+through the launch path, searched and recorded by Optuna (in its journal file by default); killed
+sweeps continue, workers share one storage, hopeless trials are pruned, bad sweep files are
+refused whole. Trials are a few steps of tiny nets."""
 
 from __future__ import annotations
 
@@ -356,3 +356,15 @@ def test_a_malformed_axis_says_whether_values_or_a_range_was_meant():
         "sweep.settings.run.lr: low (0.001) must be below high (1e-05), got "
         "{'low': 0.001, 'high': 1e-05}",
     ]
+
+
+def test_a_setting_value_that_mathtext_cannot_parse_draws_on_the_sweep_page():
+    """A categorical setting is the user's own string: `$…$` or `_` must not be read as
+    mathtext when the page's picture labels its axis."""
+    from wgan_kit.experiments.report import metric_against_setting_png
+    from wgan_kit.experiments.table import TrialRow
+
+    spec = check_sweep(tiny_sweep(seeds=[], settings={"run.device": ["cpu"]}))
+    table = [TrialRow(i, f"trial-{i:03d}", "complete", {"run.device": value}, value=0.1 * i)
+             for i, value in enumerate(["$a^$", "x$^_$y", "$\\undefined$"])]  # bad mathtext
+    assert metric_against_setting_png(table, spec, "run.device").startswith(b"\x89PNG")

@@ -13,13 +13,14 @@ from wgan_kit.core.engine.metrics import LOGGED_METRICS
 from wgan_kit.core.run_folder import RunFolder
 from wgan_kit.core.config import SECTIONS
 from wgan_kit.evaluation import EVAL_SAMPLES, NGRAM_ORDERS, evaluate
+from wgan_kit.evaluation.pictures import plain_text
 from wgan_kit.evaluation.report import STYLE, curve_png, img_tag, png_bytes, read_metrics
 from wgan_kit.evaluation.report import new_figure as figure
 from wgan_kit.training.interrupts import passing_signals_to
 from wgan_kit.training.composition import Plan
 from wgan_kit.training.launch import Launch, launch
 
-__all__ = ["EVAL_SAMPLES", "LOGGED_METRICS", "NGRAM_ORDERS", "Launch", "Plan", "RunFolder",
+__all__ = ["EVAL_SAMPLES", "LOGGED_METRICS", "Launch", "NGRAM_ORDERS", "Plan", "RunFolder",
            "SECTIONS", "STYLE", "curve_png", "dotted_layer", "evaluate", "figure", "img_tag",
-           "launch", "load_toml", "passing_signals_to", "png_bytes", "read_metrics",
-           "resolve_layers", "resolve_config"]
+           "launch", "load_toml", "passing_signals_to", "plain_text", "png_bytes", "read_metrics",
+           "resolve_config", "resolve_layers"]

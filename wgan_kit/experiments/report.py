@@ -8,13 +8,23 @@ from pathlib import Path
 
 from wgan_kit import WganKitError
 
-from .internals import STYLE, RunFolder, curve_png, figure, img_tag, png_bytes, read_metrics
+from .internals import (
+    STYLE,
+    RunFolder,
+    curve_png,
+    figure,
+    img_tag,
+    plain_text,
+    png_bytes,
+    read_metrics,
+)
 from .spec import EVAL_PREFIX, SweepSpec
 from .table import TrialRow, best, missing_settings
 
 BEST_SHOWN = 3
 
 
+@plain_text  # a setting's values are the user's strings: `$` or `_` must not become mathtext
 def metric_against_setting_png(table: list[TrialRow], spec: SweepSpec, key: str) -> bytes:
     """One point per complete trial; categorical values are spread evenly along the axis."""
     done = [row for row in table if row.value is not None and key in row.settings]

@@ -18,9 +18,10 @@ from ...errors import WganKitError
 if TYPE_CHECKING:
     from ..protocols import Objective
 
-# Every name a run can write to metrics.jsonl besides "step": what Trainer._loop adds to its
-# RunningMeans, heldout_losses below, and the rates Trainer._after_step adds to each line. A sweep
-# checks its metric against this list; tests/core/engine/test_engine.py checks the list against real runs.
+# Every name a run can write to metrics.jsonl besides "step" and the score of run.eval_every:
+# what algorithm_1 (loop.py) adds to its RunningMeans, heldout_losses below, and the rates
+# after_step adds to each line. A sweep checks its metric against this list;
+# tests/experiments/test_sweep.py checks the list against real runs.
 LOGGED_METRICS = (
     "critic_loss", "wasserstein", "generator_loss",  # every run
     "penalty", "grad_norm", "grad_norm_max", "lipschitz_violation",  # a penalty (WGAN-GP)
