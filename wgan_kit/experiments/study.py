@@ -204,8 +204,10 @@ def _alive(worker: str) -> bool:
 def held(trial: optuna.Trial) -> Iterator[None]:
     """Hold `trial` for this process while inside; on leaving, the lease's last renewal is
     written before the trial is told its outcome (a finished trial takes no more writes)."""
-    trial.set_user_attr("worker", worker_name())
+    # The renewal first: a worker that reads the lease between the two writes must not find a
+    # holder with no renewal, which would look abandoned (it is re-queued, then run twice).
     trial.set_user_attr("alive", time.time())
+    trial.set_user_attr("worker", worker_name())
     done = threading.Event()
 
     def renew() -> None:
@@ -233,11 +235,12 @@ def requeue_abandoned(study: optuna.Study) -> list[int]:
     now = time.time()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
+        started = trial.datetime_start.timestamp() if trial.datetime_start else now
+        renewed = trial.user_attrs.get("alive", started)
         if worker is None:  # popped, not yet taken: give its worker time to write the lease
-            started = trial.datetime_start.timestamp() if trial.datetime_start else now
-            abandoned = now - started > LEASE_S
+            abandoned = now - renewed > LEASE_S
         else:
-            abandoned = not _alive(worker) or now - trial.user_attrs.get("alive", 0) > LEASE_S
+            abandoned = not _alive(worker) or now - renewed > LEASE_S
         if abandoned and requeue(study, trial):
             requeued.append(trial.number)
     return requeued
