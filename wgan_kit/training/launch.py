@@ -7,11 +7,11 @@ there (as `WganKitError`), so a refused run leaves no folder. Then the folder is
 0 alone when there are several processes), preflight.json written, SIGINT and SIGTERM made to stop
 the run after the current step with a checkpoint, and the run trained with its progress shown.
 A new run says which of its parts' own defaults another component's suggestion replaced (the toy
-sets' λ = 0.1 over gp's 10), in one line per component. The `RunResult` says how it ended; a resumed run with no steps left writes nothing. What the
-launch decides for a process (its folder, its rank, how pictures are drawn, how the run is scored
-while it trains) reaches the engine in one call, `Engine.launch_as`. Which engine each process
-trains comes from a `Plan` (wgan_kit/training/composition.py builds one from settings or a run
-folder).
+sets' λ = 0.1 over gp's 10), in one line per component. The `RunResult` says how it ended; a
+resumed run with no steps left writes nothing. What the launch decides for a process (its
+folder, its rank, how pictures are drawn, how the run is scored while it trains) reaches the
+engine in one call, `Engine.launch_as`. Which engine each process trains comes from a `Plan`
+(wgan_kit/training/composition.py builds one from settings or a run folder).
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ def train_here(engine: Engine, choices: Launch, rank: distributed.Rank | None = 
 
     def stopped_at_once() -> str:
         if folder and folder.checkpoint_steps():
-            hint = choices.resume_command.format(folder=str(folder.path))
-            return f"stopped at once; continue from the last checkpoint with: {hint}"
+            return ("stopped at once; continue from the last checkpoint with: "
+                    f"{_continue_command(folder, choices)}")
         return "stopped at once, before the first checkpoint"
 
     stopping = (stop_gracefully(engine, announce=main, stopped_at_once=stopped_at_once)
@@ -155,7 +155,7 @@ def train_here(engine: Engine, choices: Launch, rank: distributed.Rank | None = 
                            f"{_where_to_continue(folder, choices)}") from None
     path = folder.path if folder else None
     if engine.stop_requested is not None and main:
-        hint = (f"continue with: {choices.resume_command.format(folder=str(path))}" if path
+        hint = (f"continue with: {_continue_command(folder, choices)}" if folder
                 else "nothing was written")
         print(f"stopped at step {engine.step}; {hint}", file=sys.stderr)
     return RunResult(metrics, step=engine.step, folder=path, stopped_by=engine.stop_requested)
@@ -170,9 +170,13 @@ def _where_to_continue(folder: RunFolder | None, choices: Launch) -> str:
     if not steps:
         return (f"it stopped before its first checkpoint; start it again with --out "
                 f"{folder.path} --overwrite")
-    hint = choices.resume_command.format(folder=str(folder.path))
-    return (f"its last checkpoint is step {steps[-1]}: continue with `{hint}` (on every node) "
-            "once all of them can start")
+    return (f"its last checkpoint is step {steps[-1]}: continue with "
+            f"`{_continue_command(folder, choices)}` (on every node) once all of them can start")
+
+
+def _continue_command(folder: RunFolder, choices: Launch) -> str:
+    """The command (or Python call) that continues the run in `folder`."""
+    return choices.resume_command.format(folder=str(folder.path))
 
 
 def _open_stream(engine: Engine) -> None:
