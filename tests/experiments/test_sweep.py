@@ -368,3 +368,41 @@ def test_a_setting_value_that_mathtext_cannot_parse_draws_on_the_sweep_page():
     table = [TrialRow(i, f"trial-{i:03d}", "complete", {"run.device": value}, value=0.1 * i)
              for i, value in enumerate(["$a^$", "x$^_$y", "$\\undefined$"])]  # bad mathtext
     assert metric_against_setting_png(table, spec, "run.device").startswith(b"\x89PNG")
+
+
+def test_time_to_target_ends_each_trial_at_its_first_score_that_reaches_the_target(tmp_path):
+    # Any W1 of a 4-step run is below 100, so each trial stops at its first score: the run's
+    # eval_every; none is below 1e-9, so those trials train every step and score inf.
+    tables = tiny_sweep(metric="steps_to_target", target=100.0, seeds=[],
+                        settings={"run.eval_every": [2, 3]})
+    tables["run"] |= {"eval_samples": 50, "log_every": 1}
+    run_sweep(check_sweep(tables), tmp_path / "reached")
+    table, _ = sweep_status(tmp_path / "reached")
+    assert [(r.state, r.value) for r in table] == [("complete", 2.0), ("complete", 3.0)]
+    lines = [json.loads(line) for line in
+             (tmp_path / "reached" / "trial-001" / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3]  # stopped at the score, not at 4
+    assert "eval_w1" in lines[-1] and lines[-1]["train_seconds"] > lines[0]["train_seconds"] > 0
+
+    tables = tiny_sweep(metric="seconds_to_target", target=1e-9, seeds=[],
+                        settings={"run.eval_every": [2]})
+    run_sweep(check_sweep(tables), tmp_path / "missed")
+    missed = sweep_status(tmp_path / "missed")[0][0]
+    assert missed.state == "complete" and missed.value == float("inf")
+    assert wgan_kit.resume(tmp_path / "missed" / missed.folder).step == 4
+
+
+def test_a_time_to_target_sweep_without_its_target_or_scores_is_refused():
+    with pytest.raises(WganKitError) as refused:
+        check_sweep(tiny_sweep(metric="seconds_to_target", direction="maximize"))
+    assert refused.value.problems == [
+        "sweep.metric 'seconds_to_target': needs sweep.target, the run.eval_every score that "
+        "counts as reached (e.g. target = 0.1 for eval_w1)",
+        "sweep.direction: 'seconds_to_target' is minimised (less time is better)",
+        "sweep.metric 'seconds_to_target': the trials need run.eval_every (e.g. [run] "
+        "eval_every = 100) to score themselves while they train"]
+    with pytest.raises(WganKitError) as refused:
+        check_sweep(tiny_sweep(target=0.1))
+    assert refused.value.problems == [
+        "sweep.target: only for metric = seconds_to_target or steps_to_target; 'eval.w1' has "
+        "none"]

@@ -5,6 +5,7 @@ resuming keeps the best so far, and `sample`/`eval --best` read it (refused in o
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,28 @@ def test_resuming_from_an_earlier_step_forgets_a_later_best(tmp_path, monkeypatc
     script.by_step[4] = 2.0  # another history from step 2: its best is step 6's 0.7
     wgan_kit.resume(out, from_step=2, steps=6).train(preflight=False, handle_signals=False)
     assert checkpoint.read_metadata(out / "best.safetensors")["best"]["step"] == 6
+
+
+class Sleeping:
+    """A scorer that takes `seconds`: time that train_seconds must not count."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, run, /) -> RunScore:
+        time.sleep(self.seconds)
+        return RunScore("eval_w1", 1.0)
+
+
+def test_train_seconds_count_the_steps_alone_and_go_on_across_a_resume(tmp_path, monkeypatch):
+    monkeypatch.setattr(launch, "training_scorer", lambda engine: Sleeping(0.5))
+    out = tmp_path / "run"
+    train(out, 3, eval_every=1, checkpoint_every=3)
+    wgan_kit.resume(out, steps=6).train(preflight=False, handle_signals=False)
+    seconds = scores(out, "train_seconds")
+    assert list(seconds) == [1, 2, 3, 4, 5, 6]  # every scored step is a logged step
+    assert all(a < b for a, b in zip(seconds.values(), list(seconds.values())[1:]))
+    assert seconds[6] < 6 * 0.5  # six tiny steps, without the 3 s of scoring
 
 
 @pytest.fixture(scope="module")

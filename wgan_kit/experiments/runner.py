@@ -6,9 +6,10 @@ current step with a checkpoint, and a trial whose folder holds a checkpoint is r
 `wgan-kit eval`, `sample`, `report` and `--resume` work on every trial, and a stopped sweep
 continues where it stopped. The intermediate metric reaches Optuna's pruner through a
 `step_logged` hook in the trial's own registry: the hook sees each logged line as it is written,
-in the training thread, and stops a hopeless run by raising `optuna.TrialPruned` (an exception in
-a hook stops the run; the launch path's own stop is for signals, and would report the trial as
-stopped, to be continued), with no watcher polling metrics.jsonl from outside.
+in the training thread, and stops a hopeless run by raising `optuna.TrialPruned`, and a run whose
+score reached a time-to-quality sweep's target by raising `TargetReached` (an exception in a hook
+stops the run; the launch path's own stop is for signals, and would report the trial as stopped,
+to be continued), with no watcher polling metrics.jsonl from outside.
 
 Trackers (wgan-kit-mlflow, wgan-kit-wandb, ...) tag a trial's run with the sweep and trial
 through the environment: `WGAN_KIT_SWEEP` and `WGAN_KIT_TRIAL` are set while a trial runs. Each
@@ -18,6 +19,7 @@ worker process runs one trial at a time, so the variables are the trial's.
 from __future__ import annotations
 
 import dataclasses
+import math
 import multiprocessing
 import os
 import signal
@@ -41,12 +43,12 @@ from .internals import (
     read_metrics,
     resolve_config,
 )
-from .spec import EVAL_PREFIX, SweepSpec, storage_problems
+from .spec import EVAL_PREFIX, TARGET_METRICS, SweepSpec, storage_problems
 
 if TYPE_CHECKING:
     import optuna
 
-PRUNING_PACKAGE = "wgan-kit sweep"  # the trial's own hook, in its registry only
+TRIAL_PACKAGE = "wgan-kit sweep"  # the trial's own hook, in its registry only
 SWEEP_VARIABLE = "WGAN_KIT_SWEEP"
 TRIAL_VARIABLE = "WGAN_KIT_TRIAL"
 
@@ -70,6 +72,14 @@ class SweepRun:
         return self.stopped_by is None
 
 
+class TargetReached(Exception):
+    """The trial's score reached the sweep's target: it has its time to quality, and stops."""
+
+    def __init__(self, step: int, seconds: float) -> None:
+        super().__init__(f"step {step}")
+        self.step, self.seconds = step, seconds
+
+
 class TrialStopped(Exception):
     """A signal stopped the trial after a checkpoint: the sweep stops, to continue later."""
 
@@ -78,22 +88,24 @@ class TrialStopped(Exception):
         self.signal = number
 
 
-def pruning_plugin(trial: optuna.Trial, spec: SweepSpec) -> ModuleType:
+def trial_plugin(trial: optuna.Trial, spec: SweepSpec) -> ModuleType:
     """A plugin module whose `step_logged` reports the intermediate metric to the trial and stops
-    the run when the pruner says so."""
+    the run when the pruner says so, or when its score reaches the sweep's target."""
     import optuna
 
     plugin = ModuleType("wgan_kit_sweep_trial")
-    pruning = spec.sweep.pruner
-    if pruning is None:
-        return plugin
-    sign = -1.0 if (pruning.direction or spec.sweep.direction) != spec.sweep.direction else 1.0
+    pruning, target = spec.sweep.pruner, spec.sweep.target
+    sign = -1.0 if pruning and (pruning.direction or spec.sweep.direction) != \
+        spec.sweep.direction else 1.0
 
     @hookimpl
     def step_logged(metrics: dict[str, float]) -> None:
-        if pruning.metric not in metrics:
-            return
         step = int(metrics["step"])
+        score = next((v for k, v in metrics.items() if k.startswith("eval_")), None)
+        if target is not None and score is not None and score <= target:
+            raise TargetReached(step, metrics["train_seconds"])
+        if pruning is None or pruning.metric not in metrics:
+            return
         trial.report(sign * metrics[pruning.metric], step)
         if trial.should_prune():
             raise optuna.TrialPruned(f"{pruning.metric} at step {step} was worse than the "
@@ -111,7 +123,7 @@ def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path, *, continue_with:
     folder = out / studies.folder_name(trial)
     trial.set_user_attr("folder", folder.name)
     registry = wgan_kit.load_registry()  # the installed plugins (trackers too), and for this
-    registry.load_module(pruning_plugin(trial, spec), package=PRUNING_PACKAGE)  # trial alone
+    registry.load_module(trial_plugin(trial, spec), package=TRIAL_PACKAGE)  # trial alone
     hint = continue_with.replace("{", "{{").replace("}", "}}") or Launch.resume_command
     os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE] = spec.sweep.name, str(trial.number)
     try:
@@ -122,10 +134,17 @@ def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path, *, continue_with:
                 spec.options(settings), "sweep"))
             logged = launch(Plan.new(resolved),
                             Launch(out=folder, overwrite=True, resume_command=hint), registry)
+    except TargetReached as reached:
+        trial.set_user_attr("target", {"step": reached.step, "seconds": reached.seconds})
+        return (reached.seconds if spec.sweep.metric == "seconds_to_target"
+                else float(reached.step)), {}
     finally:
         del os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE]
     if not logged.finished:
         raise TrialStopped(logged.stopped_by)
+    if spec.sweep.metric in TARGET_METRICS:  # trained every step without reaching it
+        trial.set_user_attr("target", "not reached")
+        return math.inf, {}
     if not logged and read_metrics(RunFolder(folder)):  # resumed at its last step: trained
         logged = read_metrics(RunFolder(folder))[-1]  # nothing, so its last line is the end's
     metric = spec.sweep.metric

@@ -12,6 +12,10 @@
     "run.lr" = {low = 1e-5, high = 1e-3, log = true}   # a range (random, tpe)
     [sweep.pruner]                      # optional: Optuna's median pruner
     metric = "wasserstein"
+
+Time to quality instead: `metric = "seconds_to_target"` (or `steps_to_target`) with `target =
+0.1` and `[run] eval_every = 100`: each trial stops at its first run.eval_every score at or below
+the target and scores the training seconds it took (inf if it never gets there).
     [run]                               # the tables of a run config, above `base`
     steps = 300
 
@@ -37,6 +41,9 @@ from .internals import EVAL_SAMPLES, LOGGED_METRICS, NGRAM_ORDERS, SECTIONS, dot
     load_toml, resolve_layers
 
 EVAL_PREFIX = "eval."
+# Time to quality: a trial's training seconds (or steps) until its run.eval_every score first
+# reaches the sweep's target.
+TARGET_METRICS = ("seconds_to_target", "steps_to_target")
 POINT_SCORES = ("w1", "w1_real_baseline", "modes_captured", "high_quality_share")
 IMAGE_SCORES = ("fid", "kid", "score")  # with the extractor's label: classifier_fid, ...
 
@@ -88,11 +95,16 @@ class SweepTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field("", pattern=r"^[A-Za-z0-9_.-]*$",
                       description="The study's name [default: the file's stem].")
-    metric: str = Field(description="eval.<score> (wgan-kit eval's, at the end) or a logged one.")
+    metric: str = Field(description="eval.<score> (wgan-kit eval's, at the end), a logged one, "
+                                    "or seconds_to_target / steps_to_target (with `target`).")
     direction: Literal["minimize", "maximize"] = Field(description="Which way is better.")
     sampler: Literal["grid", "random", "tpe"] = Field("grid", description="How to search.")
     trials: int | None = Field(None, ge=1, le=100_000,
                                description="Trials to draw (random, tpe); a grid has its size.")
+    target: float | None = Field(
+        None, description="The score of run.eval_every (eval_w1, eval_classifier_fid, ...) that "
+                          "ends a trial of seconds_to_target or steps_to_target: the first at or "
+                          "below it. A trial that never gets there scores inf.")
     seeds: list[int] = Field(default_factory=list, description="run.seed values: one more axis.")
     settings: dict[str, Axis] = Field(
         default_factory=dict, description="Dotted setting: values (a list) or a range (a table).")
@@ -305,7 +317,9 @@ def _settings_problems(sweep: SweepTable, base: dict[str, Any], registry: Any) -
 def _metric_problems(sweep: SweepTable, base: dict[str, Any] | None, registry: Any
                      ) -> list[str]:
     problems = []
-    if sweep.metric.startswith(EVAL_PREFIX):
+    if sweep.metric in TARGET_METRICS or sweep.target is not None:
+        problems += _target_problems(sweep, base)
+    elif sweep.metric.startswith(EVAL_PREFIX):
         score = sweep.metric.removeprefix(EVAL_PREFIX)
         try:
             kind = _data_kind(base, registry) if base is not None else None
@@ -322,6 +336,23 @@ def _metric_problems(sweep: SweepTable, base: dict[str, Any] | None, registry: A
     if sweep.pruner is not None and sweep.pruner.metric not in LOGGED_METRICS:
         problems.append(f"sweep.pruner.metric: {sweep.pruner.metric!r} is not logged while "
                         f"training; use one of: {', '.join(LOGGED_METRICS)}")
+    return problems
+
+
+def _target_problems(sweep: SweepTable, base: dict[str, Any] | None) -> list[str]:
+    if sweep.metric not in TARGET_METRICS:
+        return [f"sweep.target: only for metric = {' or '.join(TARGET_METRICS)}; "
+                f"{sweep.metric!r} has none"]
+    problems = []
+    if sweep.target is None:
+        problems.append(f"sweep.metric {sweep.metric!r}: needs sweep.target, the run.eval_every "
+                        "score that counts as reached (e.g. target = 0.1 for eval_w1)")
+    if sweep.direction != "minimize":
+        problems.append(f"sweep.direction: {sweep.metric!r} is minimised (less time is better)")
+    if base is not None and not base.get("run.eval_every") \
+            and "run.eval_every" not in sweep.settings:
+        problems.append(f"sweep.metric {sweep.metric!r}: the trials need run.eval_every (e.g. "
+                        "[run] eval_every = 100) to score themselves while they train")
     return problems
 
 

@@ -54,6 +54,7 @@ class Engine:
         self.step = 0  # generator steps done
         self.batches_drawn = 0  # real batches consumed, so a resumed run continues the stream
         self.critic_updates = 0  # critic updates done: when a lazy penalty (penalty_every) applies
+        self.train_seconds = 0.0  # time in Algorithm 1's steps, without logging and scoring
         self.hooks = hooks  # the plugins' lifecycle hooks (wgan_kit.core.hookspecs), if any
         self.random_state = randomness.capture()  # this run's own streams of z, ε and data noise
         # What the launch path decides (`launch_as`): where the run writes, which rank this is.
@@ -244,7 +245,7 @@ class Engine:
         return checkpoint.training_state(
             *self._saved(), random_state or self.random_state,
             {"step": self.step, "batches_drawn": self.batches_drawn,
-             "critic_updates": self.critic_updates,
+             "critic_updates": self.critic_updates, "train_seconds": self.train_seconds,
              "config": self.config.to_toml(), **({"grad_scalers": scalers} if scalers else {})})
 
     def load_state(self, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
@@ -264,6 +265,7 @@ class Engine:
         self.step, self.batches_drawn = metadata["step"], metadata["batches_drawn"]
         # Checkpoints from before the count have none; every critic update drew one batch.
         self.critic_updates = metadata.get("critic_updates", self.batches_drawn)
+        self.train_seconds = metadata.get("train_seconds", 0.0)  # none before it was counted
         # fp16's gradient scalers continue at the scale they reached. A run resumed in another
         # precision has none and leaves the saved ones aside; one resumed in fp16 from a bf16 or
         # fp32 checkpoint (none saved) starts them afresh, as a new fp16 run does.

@@ -47,6 +47,7 @@ class LoopState(Protocol):
     step: int  # generator steps done
     batches_drawn: int
     critic_updates: int
+    train_seconds: float  # logged as train_seconds: the steps' time, not logging's or scoring's
     best: dict[str, Any] | None  # the best score so far (run.eval_every), as best.safetensors
 
     @property
@@ -171,27 +172,29 @@ def after_step(engine: LoopState, means: RunningMeans, real: torch.Tensor,
     if requested is not None:  # land any time; one after the read is kept for the next step
         engine.request_stop(requested)
     last = step == run.steps or requested is not None
-    # The run's score (run.eval_every): by the process that keeps the folder alone, between the
-    # step's collectives, so the other ranks skip none; logged at this step, on a line of its own
-    # when the step logs nothing else.
-    score = (engine.score() if engine.folder and run.eval_every
-             and (step % run.eval_every == 0 or last) else None)
-    metrics = None
-    if step % run.log_every == 0 or last:
-        now, (then, last_logged_step) = time.perf_counter(), clock
+    # The run's score (run.eval_every), by the process that keeps the folder alone, between the
+    # step's collectives, so the other ranks skip none. A scored step is a logged step on every
+    # rank, and the score is taken after the line's clock stops: train_seconds counts training
+    # alone, to the step whose score it is.
+    scored = bool(run.eval_every) and (step % run.eval_every == 0 or last)
+    metrics, score = None, None
+    if step % run.log_every == 0 or last or scored:
         engine.parallel.sync_metrics(means)
-        metrics = means.pop()
+        metrics = means.pop()  # waits for the device: the interval's steps are done
+        now, (then, last_logged_step) = time.perf_counter(), clock
+        engine.train_seconds += now - then
         refuse_non_finite(step, metrics)
         metrics = {"step": step, **metrics,
                    "lr_generator": engine.generator_optimizer.param_groups[0]["lr"],
                    "lr_critic": engine.critic_optimizer.param_groups[0]["lr"],
                    "gen_steps_per_s": (step - last_logged_step) / (now - then),
-                   **({score.name: score.value} if score else {})}
+                   "train_seconds": engine.train_seconds}
+        score = engine.score() if scored and engine.folder else None
+        if score is not None:
+            metrics[score.name] = score.value
         if engine.folder:
             engine.folder.append_metrics(metrics)
         engine.notify("step_logged", metrics=metrics)
-    elif score is not None:
-        engine.folder.append_metrics({"step": step, score.name: score.value})
     if progress:
         progress.advance(step, metrics)
     if engine.folder and (step % run.checkpoint_every == 0 or last):

@@ -27,7 +27,7 @@ LOGGED_METRICS = (
     "penalty", "grad_norm", "grad_norm_max", "lipschitz_violation",  # a penalty (WGAN-GP)
     "critic_loss_train_batch", "critic_loss_heldout_batch",  # run.heldout_every > 0
     "class_loss_real", "class_accuracy_real", "class_loss_fake", "class_accuracy_fake",  # AC-GAN
-    "lr_generator", "lr_critic", "gen_steps_per_s",  # every log line
+    "lr_generator", "lr_critic", "gen_steps_per_s", "train_seconds",  # every log line
 )
 
 
