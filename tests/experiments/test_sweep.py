@@ -391,6 +391,15 @@ def test_time_to_target_ends_each_trial_at_its_first_score_that_reaches_the_targ
     assert missed.state == "complete" and missed.value == float("inf")
     assert wgan_kit.resume(tmp_path / "missed" / missed.folder).step == 4
 
+    tables = tiny_sweep(metric="seconds_to_target", target=100.0, budget=1e-9, seeds=[],
+                        settings={"run.eval_every": [2]})
+    tables["run"] |= {"log_every": 1}
+    run_sweep(check_sweep(tables), tmp_path / "spent")
+    spent = sweep_status(tmp_path / "spent")[0][0]
+    assert spent.value == float("inf")  # its first line was past the budget, before any score
+    lines = (tmp_path / "spent" / spent.folder / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1]
+
 
 def test_a_time_to_target_sweep_without_its_target_or_scores_is_refused():
     with pytest.raises(WganKitError) as refused:
@@ -402,7 +411,7 @@ def test_a_time_to_target_sweep_without_its_target_or_scores_is_refused():
         "sweep.metric 'seconds_to_target': the trials need run.eval_every (e.g. [run] "
         "eval_every = 100) to score themselves while they train"]
     with pytest.raises(WganKitError) as refused:
-        check_sweep(tiny_sweep(target=0.1))
+        check_sweep(tiny_sweep(target=0.1, budget=60))
     assert refused.value.problems == [
-        "sweep.target: only for metric = seconds_to_target or steps_to_target; 'eval.w1' has "
-        "none"]
+        f"sweep.{field}: only for metric = seconds_to_target or steps_to_target; 'eval.w1' has "
+        "none" for field in ("target", "budget")]

@@ -80,6 +80,10 @@ class TargetReached(Exception):
         self.step, self.seconds = step, seconds
 
 
+class BudgetSpent(Exception):
+    """The trial trained the sweep's budget of seconds without reaching its target."""
+
+
 class TrialStopped(Exception):
     """A signal stopped the trial after a checkpoint: the sweep stops, to continue later."""
 
@@ -102,6 +106,8 @@ def trial_plugin(trial: optuna.Trial, spec: SweepSpec) -> ModuleType:
     def step_logged(metrics: dict[str, float]) -> None:
         step = int(metrics["step"])
         score = next((v for k, v in metrics.items() if k.startswith("eval_")), None)
+        if spec.sweep.budget is not None and metrics["train_seconds"] > spec.sweep.budget:
+            raise BudgetSpent(f"{metrics['train_seconds']:.3g} s by step {step}")
         if target is not None and score is not None and score <= target:
             raise TargetReached(step, metrics["train_seconds"])
         if pruning is None or pruning.metric not in metrics:
@@ -138,6 +144,9 @@ def run_trial(trial: optuna.Trial, spec: SweepSpec, out: Path, *, continue_with:
         trial.set_user_attr("target", {"step": reached.step, "seconds": reached.seconds})
         return (reached.seconds if spec.sweep.metric == "seconds_to_target"
                 else float(reached.step)), {}
+    except BudgetSpent as spent:
+        trial.set_user_attr("target", f"not reached in the budget: {spent}")
+        return math.inf, {}
     finally:
         del os.environ[SWEEP_VARIABLE], os.environ[TRIAL_VARIABLE]
     if not logged.finished:

@@ -15,7 +15,8 @@
 
 Time to quality instead: `metric = "seconds_to_target"` (or `steps_to_target`) with `target =
 0.1` and `[run] eval_every = 100`: each trial stops at its first run.eval_every score at or below
-the target and scores the training seconds it took (inf if it never gets there).
+the target and scores the training seconds it took (inf if it never gets there, or not within
+`budget` seconds).
     [run]                               # the tables of a run config, above `base`
     steps = 300
 
@@ -105,6 +106,10 @@ class SweepTable(BaseModel):
         None, description="The score of run.eval_every (eval_w1, eval_classifier_fid, ...) that "
                           "ends a trial of seconds_to_target or steps_to_target: the first at or "
                           "below it. A trial that never gets there scores inf.")
+    budget: float | None = Field(
+        None, gt=0, description="Training seconds after which a trial of seconds_to_target or "
+                                "steps_to_target stops as not reached (inf) [default: its "
+                                "run.steps]: the time a setting may take to be worth having.")
     seeds: list[int] = Field(default_factory=list, description="run.seed values: one more axis.")
     settings: dict[str, Axis] = Field(
         default_factory=dict, description="Dotted setting: values (a list) or a range (a table).")
@@ -317,7 +322,7 @@ def _settings_problems(sweep: SweepTable, base: dict[str, Any], registry: Any) -
 def _metric_problems(sweep: SweepTable, base: dict[str, Any] | None, registry: Any
                      ) -> list[str]:
     problems = []
-    if sweep.metric in TARGET_METRICS or sweep.target is not None:
+    if sweep.metric in TARGET_METRICS or sweep.target is not None or sweep.budget is not None:
         problems += _target_problems(sweep, base)
     elif sweep.metric.startswith(EVAL_PREFIX):
         score = sweep.metric.removeprefix(EVAL_PREFIX)
@@ -341,8 +346,9 @@ def _metric_problems(sweep: SweepTable, base: dict[str, Any] | None, registry: A
 
 def _target_problems(sweep: SweepTable, base: dict[str, Any] | None) -> list[str]:
     if sweep.metric not in TARGET_METRICS:
-        return [f"sweep.target: only for metric = {' or '.join(TARGET_METRICS)}; "
-                f"{sweep.metric!r} has none"]
+        return [f"sweep.{field}: only for metric = {' or '.join(TARGET_METRICS)}; "
+                f"{sweep.metric!r} has none"
+                for field in ("target", "budget") if getattr(sweep, field) is not None]
     problems = []
     if sweep.target is None:
         problems.append(f"sweep.metric {sweep.metric!r}: needs sweep.target, the run.eval_every "
