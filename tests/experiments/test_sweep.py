@@ -379,6 +379,7 @@ def test_time_to_target_ends_each_trial_at_its_first_score_that_reaches_the_targ
     run_sweep(check_sweep(tables), tmp_path / "reached")
     table, _ = sweep_status(tmp_path / "reached")
     assert [(r.state, r.value) for r in table] == [("complete", 2.0), ("complete", 3.0)]
+    assert [r.error for r in table] == [f"target reached at step {n}" for n in (2, 3)]
     lines = [json.loads(line) for line in
              (tmp_path / "reached" / "trial-001" / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [1, 2, 3]  # stopped at the score, not at 4
@@ -397,6 +398,7 @@ def test_time_to_target_ends_each_trial_at_its_first_score_that_reaches_the_targ
     run_sweep(check_sweep(tables), tmp_path / "spent")
     spent = sweep_status(tmp_path / "spent")[0][0]
     assert spent.value == float("inf")  # its first line was past the budget, before any score
+    assert spent.error.startswith("not reached in the budget: ")
     lines = (tmp_path / "spent" / spent.folder / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1]
 

@@ -46,8 +46,16 @@ def rows(study: optuna.Study) -> list[TrialRow]:
                    "RUNNING": "running", "WAITING": "waiting"}[trial.state.name],
             settings=dict(trial.params or trial.system_attrs.get("fixed_params", {})),
             value=trial.value if trial.state.name == "COMPLETE" else None,
-            error=attrs.get("error", attrs.get("pruned", "")), eval=attrs.get("eval", {}))
+            error=attrs.get("error", attrs.get("pruned", _target_note(attrs.get("target")))),
+            eval=attrs.get("eval", {}))
     return sorted(latest.values(), key=lambda row: row.trial)
+
+
+def _target_note(target: dict[str, float] | str | None) -> str:
+    """A time-to-quality trial's outcome: where it reached the target, or why not."""
+    if isinstance(target, dict):
+        return f"target reached at step {target['step']}"
+    return target or ""
 
 
 def best(table: list[TrialRow], spec: SweepSpec) -> TrialRow | None:
