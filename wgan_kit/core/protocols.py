@@ -185,8 +185,10 @@ class FeatureExtractor(Protocol):
     """Maps uint8 images (N, C, H, W) — `DataSource.decode`'s output, channels first — to features
     (N, num_features), for FID and KID (a component of kind "features"). Scores made from them are
     named with `label` ("classifier" gives "classifier FID"); only the standard FID Inception
-    network has the empty label. An extractor that also has `logits(images) -> (N, K)` class
-    logits gives an Inception-style score and the classes covered too. Optional attributes go
+    network has the empty label. An extractor that also has class logits — `head(features) ->
+    (N, K)`, from the features it gave (one pass of its network), or `logits(images) -> (N, K)` —
+    gives an Inception-style score and the classes covered too (the standard network instead: the
+    Inception Score ± its std over 10 splits). Optional attributes go
     into each score's protocol: `sha256` (of the weights that make the features), `sha256_of`
     (what was hashed) and `resize` (what the extractor does to the images' size).
     """

@@ -12,9 +12,11 @@
   real sets as the baseline for scale.
 - images: FID and KID (torchmetrics) on the features of a pluggable extractor, a component of kind
   "features": `inception` is the standard FID network; any other extractor's scores carry its
-  label ("classifier FID"), since they are not comparable with published FIDs. An extractor with
-  class `logits` also gives an Inception-style score and the classes covered: a class is covered
-  when the extractor gives it at least a quarter of its fair share (1/K) of the samples.
+  label ("classifier FID"), since they are not comparable with published FIDs. The standard
+  network with class logits (its published weights) also gives the Inception Score, mean ± std
+  over 10 splits (`inception_score`). Any other extractor with class logits gives an
+  Inception-style score and the classes covered: a class is covered when the extractor gives it
+  at least a quarter of its fair share (1/K) of the samples.
 - images and points: precision and recall (Kynkäänniemi et al. 2019), density and coverage (Naeem
   et al. 2020) with k = 3 nearest neighbours (`manifold.py`), on the same features as FID (images)
   or on the points themselves.
@@ -59,6 +61,7 @@ CAPTURED_PER_2500 = 20  # a mode with ≥ 20 high-quality samples in 2,500 is ca
 NGRAM_ORDERS = (1, 2, 3, 4)
 FEATURE_BATCH = 64
 COVERED_FAIR_SHARE = 0.25  # a class is covered with ≥ a quarter of its fair share of samples
+IS_SPLITS = 10  # the Inception Score's splits (Salimans et al. 2016's code; WGAN-GP's)
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,8 @@ def extract(function: Any, images: Tensor) -> Tensor:
 
 def image_scores(generated: Tensor, real: Tensor, extractor: FeatureExtractor, *,
                  seed: int = 0) -> list[Score]:
-    """FID and KID (and, with class logits, an Inception-style score) of uint8 image batches."""
+    """FID and KID, and with class logits the Inception Score (the standard network's) or an
+    Inception-style score (any other's), of uint8 image batches."""
     # From the modules themselves: the package re-exports them only when torch-fidelity (the
     # default Inception network, downloaded at run time) is installed.
     from torchmetrics.image.fid import FrechetInceptionDistance
@@ -242,17 +246,20 @@ def image_scores(generated: Tensor, real: Tensor, extractor: FeatureExtractor, *
     fake_features, real_features = extract(extractor, generated), extract(extractor, real)
     features = PrecomputedFeatures(extractor.num_features)
     subset = min(1000, len(generated) // 2, len(real) // 2)  # halves: subsets that differ
-    logits = getattr(extractor, "logits", None)
+    logits = logits_of(extractor, generated, fake_features)
     with warnings.catch_warnings():  # "will save all extracted features": intended here
         warnings.simplefilter("ignore", UserWarning)
         frechet = FrechetInceptionDistance(feature=features)
         kernel = KernelInceptionDistance(feature=features, subset_size=subset)
-        inception_style = InceptionScore(feature=features, splits=min(10, len(generated)))
+        inception_style = InceptionScore(feature=features, splits=min(IS_SPLITS, len(generated)))
     torchmetrics = library("torchmetrics")
     for metric in (frechet, kernel):
         metric.update(real_features, real=True)
         metric.update(fake_features, real=False)
-    with torch.random.fork_rng(devices=[]):  # KID and IS draw random subsets: repeatable
+    # KID and the classifier score draw random subsets: repeatable. (The Inception Score draws
+    # on a stream of its own, `inception_score`; the classifier score keeps the one its published
+    # figures were taken with.)
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         kid_mean, kid_std = (float(v) for v in kernel.compute())
         scores = [Score(f"{key}fid", f"{prefix}FID", float(frechet.compute()),
@@ -262,18 +269,58 @@ def image_scores(generated: Tensor, real: Tensor, extractor: FeatureExtractor, *
                         f"kernel distance (MMD², cubic polynomial kernel) of the same features, "
                         f"± {kid_std:.2g} over 100 subsets of {subset}; scale {KID_SCALE} "
                         "(lower is better)", scale=KID_SCALE, library=torchmetrics)]
-        if logits is not None:
-            class_logits = extract(logits, generated)
-            inception_style.update(class_logits)
-            covered, _ = classes_covered(class_logits)
+        if logits is not None and extractor.label:
+            inception_style.update(logits)
+            covered, _ = classes_covered(logits)
             scores += [Score(f"{key}score", f"{prefix}score", float(inception_style.compute()[0]),
                              "exp E[KL(p(y|x) ‖ p(y))] of the classifier, Inception-Score "
                              "style; higher is better", library=torchmetrics),
                        Score(f"{key}classes", f"{prefix}classes covered", covered,
-                             f"of {class_logits.shape[1]}: classes given ≥ a quarter of their "
+                             f"of {logits.shape[1]}: classes given ≥ a quarter of their "
                              "fair share of the samples", library=library("wgan-kit"))]
+    if logits is not None and not extractor.label:  # the standard network's classes
+        scores += inception_score(logits, seed=seed)
     return scores + manifold(real_features.numpy(), fake_features.numpy(), key, prefix,
                              f"{extractor.num_features}-d {prefix or 'Inception '}features")
+
+
+def logits_of(extractor: FeatureExtractor, images: Tensor, features: Tensor) -> Tensor | None:
+    """The class logits of `images` (float64): the extractor's `head` of their `features` (no
+    second pass of its network), else its `logits` of the images, else None (it has neither)."""
+    head, logits = getattr(extractor, "head", None), getattr(extractor, "logits", None)
+    if head is not None:
+        with torch.no_grad():
+            return head(features.float()).double()
+    return None if logits is None else extract(logits, images)
+
+
+def inception_score(logits: Tensor, *, seed: int = 0) -> list[Score]:
+    """The Inception Score of class `logits` (N, K) as papers print it (Salimans et al. 2016;
+    WGAN-GP Table 3): exp E[KL(p(y|x) ‖ p(y))] in each of 10 splits of the samples, the mean ±
+    the standard deviation over the splits. torchmetrics computes it, shuffling the samples
+    before it splits them (on a stream of its own seeded by `seed`: the same logits, the same
+    score); its ddof-1 standard deviation is turned into the ddof 0 (numpy's `std`) that the
+    score's own code and torch-fidelity print."""
+    from torchmetrics.image.inception import InceptionScore
+
+    splits = min(IS_SPLITS, len(logits))
+    with warnings.catch_warnings():  # "will save all extracted features": intended here
+        warnings.simplefilter("ignore", UserWarning)
+        metric = InceptionScore(feature=PrecomputedFeatures(logits.shape[1]), splits=splits)
+    metric.update(logits)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        mean, sample_std = (float(v) for v in metric.compute())
+    used = len(logits.chunk(splits))  # torch.chunk may make fewer splits than asked
+    std = sample_std * ((used - 1) / used) ** 0.5 if used > 1 else 0.0
+    computed_by = library("torchmetrics")
+    return [Score("is", "IS", mean,
+                  f"Inception Score: exp E[KL(p(y|x) ‖ p(y))] over {logits.shape[1]} classes, "
+                  f"mean of {used} splits of {len(logits)} samples ± {std:.3g} (Salimans et al. "
+                  "2016; higher is better)", library=computed_by),
+            Score("is_std", "IS std", std,
+                  f"standard deviation of the {used} splits' Inception Scores (ddof 0, as the "
+                  "score's own code prints it)", library=computed_by)]
 
 
 def manifold(real: np.ndarray, generated: np.ndarray, key: str = "", prefix: str = "",

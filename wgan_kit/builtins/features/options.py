@@ -1,7 +1,9 @@
-"""The options of `classifier`, in a module of their own: the light registration and the heavy
-loader both import them."""
+"""The options of `classifier` and `inception`, in a module of their own: the light registration
+and the heavy loaders both import them."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,3 +19,12 @@ class ClassifierOptions(BaseModel):
     features: int = Field(64, ge=2, le=1 << 16,
                           description="Size of the feature layer (the one before the class logits).")
     seed: int = Field(0, ge=0, lt=1 << 63, description="Seeds the classifier's weights and batches.")
+
+
+class InceptionOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weights: Path | None = Field(
+        None, description="pt_inception-2015-12-05-6726825d.pth, checked by its SHA-256: the "
+                          "Inception Score's weights (eval --inception-weights) [default: "
+                          "$WGAN_KIT_INCEPTION_WEIGHTS, else the cache, else no IS].")
