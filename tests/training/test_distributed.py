@@ -186,6 +186,23 @@ def test_run_with_nproc_writes_one_run_folder_and_resumes_exactly(tmp_path):
     assert all(torch.equal(resumed_weights[k], unbroken_weights[k]) for k in resumed_weights)
 
 
+def test_run_with_nproc_scores_while_it_trains_on_the_first_rank_alone(tmp_path):
+    # Step 3 is scored but not otherwise logged: every rank logs it (a collective), the first
+    # scores it; a rank that skipped it would leave the others waiting.
+    out = tmp_path / "run"
+    ran = subprocess.run([sys.executable, "-m", "wgan_kit", "run", "--nproc", "2",
+                          "--batch-size", "16", "--set", "gen.hidden=16", "--set",
+                          "critic.hidden=16", "--set", "run.log_every=2", "--set",
+                          "run.eval_every=3", "--set", "run.eval_samples=100", "--steps", "4",
+                          "--quiet", "--out", str(out)], capture_output=True, text=True,
+                         timeout=600)
+    assert ran.returncode == 0, ran.stderr
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(line["step"], "eval_w1" in line) for line in lines] == [
+        (2, False), (3, True), (4, True)]
+    assert (out / "best.safetensors").is_file()
+
+
 def test_run_with_nproc_refuses_what_every_rank_would_refuse_once_before_starting_them(tmp_path):
     out = tmp_path / "run"
     refused = subprocess.run([sys.executable, "-m", "wgan_kit", "run", "--nproc", "2",
