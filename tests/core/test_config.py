@@ -26,6 +26,19 @@ def test_defaults_are_wgan_gp_with_the_toy_settings_chosen_by_time_to_quality(re
     assert (run.lr, run.steps, run.precision, run.ema_decay) == (3e-4, 3000, "auto", 0.995)
 
 
+def test_the_grid_of_25_gaussians_brings_its_own_time_to_quality_settings(registry):
+    """benchmarks/README.md, "Time to quality": the toy's nets and λ with an 8-d latent, Adam 3e-3,
+    n_critic 3 and a moving average of 0.99 gave all 25 modes in 6,000 steps on six seeds."""
+    grid = resolve_layers([{"data": {"name": "25gaussians"}}], registry)
+    run = grid.run
+    assert (grid.parts["gen"].options.hidden, grid.parts["gen"].options.latent_dim) == (256, 8)
+    assert grid.parts["constraint"].options.weight == 0.1
+    assert (run.lr, run.n_critic, run.ema_decay, run.steps) == (3e-3, 3, 0.99, 6000)
+    eight = resolve_layers([{"data": {"name": "8gaussians"}}], registry)
+    assert (eight.run.lr, eight.run.n_critic, eight.parts["gen"].options.latent_dim) == (
+        3e-4, 5, None)  # None: the mlp's own default, 2 for points
+
+
 def test_the_toy_sets_step_size_gives_way_to_clippings_own(registry):
     """Weight clipping trains with RMSProp at 5e-5 (Arjovsky et al.), whatever the data suggests."""
     clip = resolve_layers([{"constraint": {"name": "clip"}}], registry)
@@ -161,7 +174,9 @@ def test_image_data_gets_convolutional_nets_unless_nets_are_named(registry):
     options given for the suggested net stay with it when a later layer names it again."""
     mnist = resolve_layers([{"data": {"name": "mnist"}}], registry)
     assert (mnist.name_of("gen"), mnist.name_of("critic")) == ("dcgan", "dcgan")
-    assert (mnist.run.batch_size, mnist.run.betas) == (50, (0.5, 0.9))  # gan_mnist.py's
+    assert mnist.run.betas == (0.5, 0.9)  # gan_mnist.py's
+    assert (mnist.run.batch_size, mnist.run.lr) == (32, 6e-4)  # wgan-kit's, by time to quality
+    assert (mnist.parts["gen"].options.filters, mnist.parts["critic"].options.filters) == (64, 32)
     named = resolve_layers([{"data": {"name": "digits"}, "gen": {"name": "mlp"}}], registry)
     assert (named.name_of("gen"), named.name_of("critic")) == ("mlp", "dcgan")
     kept = resolve_layers([{"data": {"name": "digits"}, "gen": {"filters": 8}},

@@ -417,3 +417,12 @@ def test_a_time_to_target_sweep_without_its_target_or_scores_is_refused():
     assert refused.value.problems == [
         f"sweep.{field}: only for metric = seconds_to_target or steps_to_target; 'eval.w1' has "
         "none" for field in ("target", "budget")]
+
+
+@pytest.mark.parametrize("path", sorted(
+    (Path(__file__).parents[2] / "benchmarks" / "sweeps").glob("*.toml")), ids=lambda p: p.stem)
+def test_the_sweeps_that_chose_the_defaults_are_valid_sweep_files(path):
+    """benchmarks/README.md tells how to rerun them: they must stay runnable as the options move."""
+    spec = load_sweep(path)
+    assert spec.sweep.metric == "seconds_to_target"
+    assert spec.sweep.target is not None and spec.sweep.budget is not None
